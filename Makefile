@@ -1,0 +1,47 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test lint format screenshot clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+## Set everything up and serve the app on the embedded SQLite database.
+run: $(INSTALLED)
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi seed
+	@echo ""
+	@echo "  judging is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@echo ""
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+## Lint, format check and the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set).
+test: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Retake the README's screenshot of the award page.
+screenshot: $(INSTALLED)
+	$(BIN)/python scripts/screenshot.py docs/award-page.png
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""Flask extensions, created unbound here and bound to the app in create_app."""
+
+import sqlite3
+
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from judging.models import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+api = Api()
+
+# How long an SQLite writer waits for another writer before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _connection_record):
+    """Foreign keys on, WAL and a busy timeout: concurrent jurors never see 'database is locked'."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()

@@ -1,0 +1,263 @@
+"""Tables and their constraints. Plain SQLAlchemy: nothing here knows of Flask."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints, so that Alembic revisions can refer to them on every engine.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+AWARD_STATUSES = ("draft", "scoring", "closed", "voting", "voting_closed", "published")
+AGGREGATION_METHODS = ("mean", "median", "trimmed_mean", "zscore", "borda")
+ROLES = ("admin", "juror")
+
+# Every criterion's scale lies within these bounds; a score's CHECK relies on it.
+SCALE_FLOOR, SCALE_CEILING = 0, 100
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Award(Base):
+    __tablename__ = "award"
+    __table_args__ = (
+        CheckConstraint(_in("status", AWARD_STATUSES), name="status"),
+        CheckConstraint(_in("aggregation_method", AGGREGATION_METHODS), name="aggregation_method"),
+        CheckConstraint(
+            "jury_weight >= 0 AND vote_weight >= 0 AND jury_weight + vote_weight = 100",
+            name="weights",
+        ),
+        CheckConstraint(
+            "scoring_closes_at IS NULL OR scoring_opens_at IS NULL"
+            " OR scoring_opens_at < scoring_closes_at",
+            name="scoring_window",
+        ),
+        CheckConstraint(
+            "voting_closes_at IS NULL OR voting_opens_at IS NULL"
+            " OR voting_opens_at < voting_closes_at",
+            name="voting_window",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    scoring_opens_at: Mapped[datetime | None]
+    scoring_closes_at: Mapped[datetime | None]
+    voting_opens_at: Mapped[datetime | None]
+    voting_closes_at: Mapped[datetime | None]
+    aggregation_method: Mapped[str] = mapped_column(String(20), default="mean")
+    jury_weight: Mapped[int] = mapped_column(default=100)
+    vote_weight: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    nominees: Mapped[list["Nominee"]] = relationship(
+        back_populates="award", order_by="Nominee.position", passive_deletes=True
+    )
+    criteria: Mapped[list["Criterion"]] = relationship(
+        back_populates="award", order_by="Criterion.position", passive_deletes=True
+    )
+
+
+class Nominee(Base):
+    __tablename__ = "nominee"
+    __table_args__ = (
+        UniqueConstraint("award_id", "slug"),
+        # The target of evaluation's composite key: an evaluation's nominee is of its award.
+        UniqueConstraint("id", "award_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(300))
+    organisation: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str] = mapped_column(String(120))
+    country: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    award: Mapped[Award] = relationship(back_populates="nominees")
+
+
+class Criterion(Base):
+    __tablename__ = "criterion"
+    __table_args__ = (
+        UniqueConstraint("award_id", "slug"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+        CheckConstraint(
+            f"scale_min >= {SCALE_FLOOR} AND scale_max <= {SCALE_CEILING}"
+            " AND scale_min < scale_max",
+            name="scale",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[int]
+    scale_min: Mapped[int]
+    scale_max: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+
+    award: Mapped[Award] = relationship(back_populates="criteria")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        # Emails are stored lower-cased, so this is a case-insensitive uniqueness.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JuryMember(Base):
+    __tablename__ = "jury_member"
+    __table_args__ = (UniqueConstraint("award_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    award: Mapped[Award] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Evaluation(Base):
+    """One juror's judgement of one nominee: a score per criterion and a comment."""
+
+    __tablename__ = "evaluation"
+    __table_args__ = (
+        UniqueConstraint("award_id", "nominee_id", "juror_id"),
+        # Evaluated work is never deleted behind the jury's back: RESTRICT, not CASCADE.
+        ForeignKeyConstraint(
+            ["nominee_id", "award_id"],
+            ["nominee.id", "nominee.award_id"],
+            ondelete="RESTRICT",
+            name="fk_evaluation_nominee_id_award_id_nominee",
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_evaluation_nominee_id", "nominee_id"),
+        Index("ix_evaluation_juror_id", "juror_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id", ondelete="RESTRICT"))
+    nominee_id: Mapped[int]
+    juror_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    nominee: Mapped[Nominee] = relationship()
+    juror: Mapped[User] = relationship()
+    scores: Mapped[list["Score"]] = relationship(
+        back_populates="evaluation", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Score(Base):
+    __tablename__ = "score"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "criterion_id"),
+        # The criterion's own scale is checked by the service; the database keeps the outer bound.
+        CheckConstraint(f"value BETWEEN {SCALE_FLOOR} AND {SCALE_CEILING}", name="value_range"),
+        Index("ix_score_criterion_id", "criterion_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id", ondelete="RESTRICT"))
+    value: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="scores")
+    criterion: Mapped[Criterion] = relationship()
+
+
+class Recusal(Base):
+    """A juror's declared conflict of interest with a nominee: they do not judge it."""
+
+    __tablename__ = "recusal"
+    __table_args__ = (
+        UniqueConstraint("nominee_id", "juror_id"),
+        CheckConstraint("length(reason) > 0", name="reason_given"),
+        CheckConstraint(
+            "(lifted_at IS NULL AND lifted_by_id IS NULL)"
+            " OR (lifted_at IS NOT NULL AND lifted_by_id IS NOT NULL)",
+            name="lifted_together",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nominee_id: Mapped[int] = mapped_column(ForeignKey("nominee.id", ondelete="CASCADE"))
+    juror_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_at: Mapped[datetime | None]
+    lifted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    lifted_reason: Mapped[str] = mapped_column(Text, default="")
+
+    nominee: Mapped[Nominee] = relationship()
+    juror: Mapped[User] = relationship(foreign_keys=[juror_id])
+
+
+class AuditEvent(Base):
+    """One entry of the append-only ledger; each holds the hash of the one before it."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The actor's id and a readable label: the label survives a later anonymisation intact.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    # Unique: two events chained to the same predecessor would be a fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,113 @@
+"""Configuration from the environment, and the embedded SQLite database's settings."""
+
+import os
+import stat
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from judging import create_app
+from judging.config import database_url, load_secret_key
+from judging.extensions import db
+from judging.models import Award
+
+
+def test_a_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = load_secret_key(str(tmp_path))
+    second = load_secret_key(str(tmp_path))
+    assert first == second
+    assert len(first) == 64
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_secret_key_from_the_environment_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert load_secret_key(str(tmp_path)) == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_every_process_starting_at_once_gets_the_same_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    keys, barrier = [], threading.Barrier(8)
+
+    def start():
+        barrier.wait()
+        keys.append(load_secret_key(str(tmp_path)))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(keys)) == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("", "sqlite:///{instance}/judging.sqlite"),
+        ("postgres://u:p@db/awards", "postgresql+psycopg://u:p@db/awards"),
+        ("postgresql://u@db/awards", "postgresql+psycopg://u@db/awards"),
+        ("postgresql+psycopg://u@db/awards", "postgresql+psycopg://u@db/awards"),
+    ],
+)
+def test_database_url(tmp_path, monkeypatch, given, expected):
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert database_url(str(tmp_path)) == expected.format(instance=tmp_path)
+
+
+def test_the_app_reads_its_settings_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/judging.sqlite"
+    assert app.config["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    app = create_app(
+        {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/j.sqlite"},
+        instance_path=str(tmp_path),
+    )
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.engine.dispose()
+
+
+def test_sqlite_runs_with_foreign_keys_wal_and_a_busy_timeout(sqlite_app):
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_concurrent_writers_on_sqlite_never_see_database_is_locked(sqlite_app):
+    """Twelve jurors saving at the same moment: every write lands, none fails."""
+    errors, barrier = [], threading.Barrier(12)
+
+    def write(n):
+        with sqlite_app.app_context():
+            try:
+                barrier.wait()
+                for i in range(10):
+                    db.session.add(Award(slug=f"award-{n}-{i}", title=f"Award {n}/{i}"))
+                    db.session.commit()
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert db.session.scalar(db.select(db.func.count()).select_from(Award)) == 120
