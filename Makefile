@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The first administrator: `make run` prints a one-time link for them until they set a password.
+ADMIN_EMAIL ?= admin@example.org
 
 .PHONY: install run test lint format screenshot clean
 
@@ -18,9 +20,12 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 ## Set everything up and serve the app on the embedded SQLite database.
+run: export JUDGING_ENV ?= development
+run: export BASE_URL ?= http://$(HOST):$(PORT)
 run: $(INSTALLED)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed
+	@$(BIN)/flask --app wsgi users first-admin --email $(ADMIN_EMAIL)
 	@echo ""
 	@echo "  judging is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo ""

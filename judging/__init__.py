@@ -7,6 +7,7 @@ from flask import Flask
 
 from judging import config, extensions
 from judging.config import PROJECT_ROOT
+from judging.passwords import Passwords
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -26,25 +27,41 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.DEFAULTS)
-    if test_config is None:
-        app.config.from_mapping(config.from_environment(app.instance_path))
-    else:
-        app.config.from_mapping(test_config)
+    overrides = config.from_environment(app.instance_path) if test_config is None else test_config
+    app.config.from_mapping(overrides)
+    # Secure cookies everywhere but on a developer's plain-HTTP 127.0.0.1.
+    app.config["SESSION_COOKIE_SECURE"] = overrides.get(
+        "SESSION_COOKIE_SECURE", not app.config["DEVELOPMENT"]
+    )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.extensions["passwords"] = Passwords(app.config)
 
     # Bound by module attribute: the name `api` is also this package's api/ sub-package.
     extensions.db.init_app(app)
     extensions.migrate.init_app(
         app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
     )
+    extensions.login_manager.init_app(app)
+    extensions.login_manager.session_protection = None  # tablets change networks; see access.py
     extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
     extensions.api.init_app(app)
 
-    from judging import cli, errors
+    from judging import cli, errors, security
+    from judging.admin.views import blueprint as admin_blueprint
     from judging.api.views import blueprint as api_blueprint
+    from judging.auth.access import enforce_idle_timeout
+    from judging.auth.views import blueprint as auth_blueprint
+    from judging.jury.views import blueprint as jury_blueprint
     from judging.public.views import blueprint as public_blueprint
 
+    app.before_request(enforce_idle_timeout)
     app.register_blueprint(public_blueprint)
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(jury_blueprint, url_prefix="/jury")
+    app.register_blueprint(admin_blueprint, url_prefix="/admin")
     extensions.api.register_blueprint(api_blueprint)
     errors.register(app)
+    security.register(app)
     cli.register(app)
     return app

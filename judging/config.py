@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,13 +47,29 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def from_environment(instance_path: str) -> dict:
     """The configuration a deployment controls through environment variables."""
+    env = os.environ.get
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "SEED_PATH": os.environ.get("SEED_PATH") or DEFAULTS["SEED_PATH"],
+        "REDIS_URL": env("REDIS_URL") or None,
+        "SEED_PATH": env("SEED_PATH") or DEFAULTS["SEED_PATH"],
+        # development: plain-HTTP cookies and no HSTS, for `make run` on 127.0.0.1.
+        "DEVELOPMENT": env("JUDGING_ENV", "production") == "development",
+        "BASE_URL": env("BASE_URL") or None,
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES") or 0),
+        "MAIL_SERVER": env("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env("MAIL_PORT") or 25),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_FROM": env("MAIL_FROM") or DEFAULTS["MAIL_FROM"],
     }
 
 
@@ -64,4 +81,34 @@ DEFAULTS = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
     "SEED_PATH": str(PROJECT_ROOT / "seed" / "shortlist.json"),
+    "DEVELOPMENT": False,
+    "BASE_URL": None,
+    "TRUSTED_PROXIES": 0,
+    "REDIS_URL": None,
+    # Mail: without MAIL_SERVER, messages land in instance/outbox/.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_TIMEOUT": 10,
+    "MAIL_FROM": "awards@example.org",
+    "MAIL_SENDER_NAME": "Awards",
+    # argon2id, RFC 9106's second recommended option (argon2-cffi's defaults).
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
+    "ARGON2_PARALLELISM": 4,
+    # Sessions: a signed cookie that dies with the user's session_version.
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "IDLE_TIMEOUT": {"admin": timedelta(minutes=30), "juror": timedelta(hours=10)},
+    # Publishing, role changes and deactivations need a password typed this recently.
+    "FRESH_LOGIN_WINDOW": timedelta(minutes=10),
+    "INVITATION_LIFETIME": timedelta(hours=72),
+    "RESET_LIFETIME": timedelta(hours=1),
+    # A CSRF token lives as long as the session: a juror's page open all day still saves.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "LOGIN_LIMIT_PER_IP": "20 per 15 minutes",
 }

@@ -1,15 +1,31 @@
-"""Generic error pages: a person gets a plain explanation, never a traceback."""
+"""Error answers: JSON naming the problem for the API, a calm page elsewhere; never a traceback."""
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from judging.extensions import api
+
+def _api_error(exc: HTTPException):
+    """{"code", "status", "message"} and, for bad input, "errors" naming each offending field."""
+    data = getattr(exc, "data", None) or {}
+    payload = {
+        "code": exc.code,
+        "status": exc.name,
+        "message": data.get("message", exc.description),
+    }
+    if errors := data.get("errors") or data.get("messages"):
+        payload["errors"] = errors
+    response = jsonify(payload)
+    response.status_code = exc.code
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    response.headers.update(data.get("headers", {}))
+    return response
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        """JSON for the API (with the offending fields, where known); a calm page elsewhere."""
         if request.path.startswith("/api/"):
-            return api.handle_http_exception(exc)
+            return _api_error(exc)
         return render_template("error.html", error=exc), exc.code

@@ -1,17 +1,20 @@
 """Fixtures: an app on a fresh database per test, on SQLite and, when TEST_DATABASE_URL is set,
 on PostgreSQL too; a test client; a CLI runner; factories for the domain's rows."""
 
+import contextvars
 import os
 import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from judging import create_app
 from judging.extensions import db
-from judging.models import Award, Base, Evaluation, Score, User, utcnow
+from judging.models import Award, Base, Evaluation, JuryMember, Score, User, utcnow
+from judging.passwords import Passwords
 from judging.services.seeding import read_shortlist, seed_shortlist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +26,11 @@ if IN_CI and not POSTGRES_URL:
     raise pytest.UsageError(
         "CI must set TEST_DATABASE_URL: the PostgreSQL tests may not be skipped"
     )
+
+FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1}
+PASSWORD = "correct horse battery staple"
+# Hashed once for the whole run, so that making a user costs nothing.
+PASSWORD_HASH = Passwords(FAST_ARGON2).hash(PASSWORD)
 
 ENGINES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
@@ -98,22 +106,67 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in an app context of its own, as a server does.
+
+    The test itself holds an app context (for db.session); without this, requests would share
+    its `g` and its session, and a login in one client would leak into another.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     """The application on a database that is empty at the start of every test."""
     app = create_app(
         {
             "TESTING": True,
+            "DEVELOPMENT": True,  # plain-HTTP cookies for the test client and the live server
             "SECRET_KEY": "test-secret-key-not-for-production",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            # Cheap hashing keeps the suite fast; production parameters are tested apart.
+            **FAST_ARGON2,
+            # Each test gets its own limiter counters.
+            "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
         },
         instance_path=str(tmp_path / "instance"),
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.rollback()
         _empty_all_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Another app on the test's database, like a second gunicorn worker: make_app(**config).
+
+    Unlike `app`, its configuration is production's unless overridden (no DEVELOPMENT).
+    """
+    made = []
+
+    def make(**config):
+        other = create_app(
+            {
+                "SECRET_KEY": "test-secret-key-not-for-production",
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                **FAST_ARGON2,
+                **config,
+            },
+            instance_path=str(tmp_path / f"app{len(made)}"),
+        )
+        other.test_client_class = IsolatedClient
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -136,7 +189,7 @@ def seeded_award(app):
 
 @pytest.fixture
 def make_user(app):
-    """Create a user: make_user(role="admin", email=...)."""
+    """Create a user whose password is PASSWORD: make_user(role="admin", awards=[award])."""
     counter = iter(range(1, 10_000))
 
     def make(
@@ -145,6 +198,8 @@ def make_user(app):
         name: str | None = None,
         role: str = "juror",
         active: bool = True,
+        invited: bool = False,
+        awards=(),
     ) -> User:
         n = next(counter)
         user = User(
@@ -152,12 +207,46 @@ def make_user(app):
             name=name or f"{role.title()} {n}",
             role=role,
             active=active,
+            password_hash=None if invited else PASSWORD_HASH,
         )
         db.session.add(user)
+        db.session.flush()
+        db.session.add_all(JuryMember(award_id=award.id, user_id=user.id) for award in awards)
         db.session.commit()
         return user
 
     return make
+
+
+def log_in(client, user: User, password: str = PASSWORD):
+    """Log in through the real form, CSRF token and all; return the response."""
+    return client.post(
+        "/login",
+        data={"email": user.email, "password": password, "csrf_token": csrf_token(client)},
+    )
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page's meta tag."""
+    response = client.get(url)
+    page = response.get_data(as_text=True)
+    assert "csrf-token" in page, (response.status_code, response.location, page[:300])
+    marker = '<meta name="csrf-token" content="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
+@pytest.fixture
+def logged_in(client, make_user):
+    """A client logged in as a new user: logged_in(role="admin") returns (client, user)."""
+
+    def login(**user_options):
+        user = make_user(**user_options)
+        response = log_in(client, user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client, user
+
+    return login
 
 
 @pytest.fixture

@@ -1,0 +1,232 @@
+"""Administration: the awards overview, people (invitations, roles, jury), settings."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from judging.admin.forms import InviteForm, JuryAwardsForm, RoleForm, TwoFactorPolicyForm
+from judging.auth.access import (
+    REQUIRE_ADMIN_2FA,
+    fresh_login_required,
+    guard_blueprint,
+    login_is_fresh,
+    mark_login_fresh,
+)
+from judging.auth.forms import EmptyForm
+from judging.extensions import db
+from judging.forms import render_form
+from judging.mail import MailError
+from judging.models import Award, JuryMember, Setting, User
+from judging.passwords import app_passwords
+from judging.services import accounts
+from judging.services.audit import record_event
+from judging.services.awards import list_awards_with_counts
+from judging.services.notifications import send_invitation
+
+blueprint = Blueprint("admin", __name__)
+guard_blueprint(blueprint, "admin")
+
+
+def _award_choices() -> list[tuple[str, str]]:
+    """(slug, title) of every award, by title."""
+    return [(a.slug, a.title) for a in db.session.scalars(select(Award).order_by(Award.title))]
+
+
+def _as_options(choices: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in choices]
+
+
+@blueprint.get("/")
+def index():
+    """The awards and where each one stands."""
+    return render_template("admin/index.html", awards=list_awards_with_counts())
+
+
+def _people_page(invite_form: InviteForm | None = None, status: int = 200):
+    users = list(db.session.scalars(select(User).order_by(User.role, User.name)))
+    memberships: dict[int, list[str]] = {}
+    for user_id, slug in db.session.execute(
+        select(JuryMember.user_id, Award.slug).join(Award, Award.id == JuryMember.award_id)
+    ):
+        memberships.setdefault(user_id, []).append(slug)
+    choices = _award_choices()
+    if invite_form is None:
+        invite_form = InviteForm()
+        invite_form.awards.choices = _as_options(choices)
+    return render_template(
+        "admin/people.html",
+        users=users,
+        memberships=memberships,
+        award_titles=dict(choices),
+        award_choices=choices,
+        invite_form=invite_form,
+        action_form=EmptyForm(),
+    ), status
+
+
+@blueprint.get("/people")
+def people():
+    """Jurors and administrators with their status, and a form to invite someone."""
+    return _people_page()
+
+
+@blueprint.post("/people/invite")
+def invite():
+    """Create an account and email its invitation link."""
+    form = InviteForm()
+    form.awards.choices = _as_options(_award_choices())
+    if not form.validate_on_submit():
+        return _people_page(form, 422)
+    if form.role.data == "admin" and not login_is_fresh():
+        if not app_passwords().verify(current_user.password_hash, form.confirm_password.data or ""):
+            form.confirm_password.errors.append(
+                "Type your own password to invite an administrator."
+            )
+            return _people_page(form, 422)
+        mark_login_fresh()
+    try:
+        user = accounts.create_user(
+            form.email.data,
+            form.name.data,
+            form.role.data,
+            actor=current_user,
+            award_slugs=tuple(form.awards.data) if form.role.data == "juror" else (),
+        )
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        getattr(form, exc.field or "email").errors.append(str(exc))
+        return _people_page(form, 422)
+    db.session.commit()  # the account stands even if the mail server is down
+    _send_invitation(user, form.awards.data)
+    return redirect(url_for("admin.people"))
+
+
+def _send_invitation(user: User, award_slugs) -> None:
+    titles = dict(_award_choices())
+    try:
+        send_invitation(user, awards=[titles[s] for s in award_slugs if s in titles])
+    except MailError:
+        db.session.rollback()
+        flash(
+            f"The invitation email to {user.email} could not be sent. Check the mail "
+            "settings, then use “Resend invitation”.",
+            "error",
+        )
+        return
+    db.session.commit()
+    flash(f"Invitation sent to {user.email}. The link works for 72 hours.", "success")
+
+
+def _user_or_404(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
+
+
+@blueprint.post("/people/<int:user_id>/resend")
+def resend_invitation(user_id: int):
+    """A new invitation link; the previous one stops working."""
+    user = _user_or_404(user_id)
+    if EmptyForm().validate_on_submit():
+        if user.status != "invited":
+            flash(f"{user.name} has already accepted the invitation.", "info")
+        else:
+            slugs = db.session.scalars(
+                select(Award.slug).join(JuryMember).where(JuryMember.user_id == user.id)
+            ).all()
+            _send_invitation(user, slugs)
+    return redirect(url_for("admin.people"))
+
+
+@blueprint.post("/people/<int:user_id>/deactivate")
+@fresh_login_required
+def deactivate(user_id: int):
+    """Stop an account: its sessions end at once, its links stop working."""
+    user = _user_or_404(user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            accounts.deactivate(user, actor=current_user)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"{user.name} is deactivated and logged out everywhere.", "success")
+    return redirect(url_for("admin.people"))
+
+
+@blueprint.post("/people/<int:user_id>/reactivate")
+@fresh_login_required
+def reactivate(user_id: int):
+    """Let a deactivated account log in again."""
+    user = _user_or_404(user_id)
+    if EmptyForm().validate_on_submit():
+        accounts.reactivate(user, actor=current_user)
+        db.session.commit()
+        flash(f"{user.name} can log in again.", "success")
+    return redirect(url_for("admin.people"))
+
+
+@blueprint.post("/people/<int:user_id>/role")
+@fresh_login_required
+def change_role(user_id: int):
+    """Make a juror an administrator or the other way round."""
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(user, form.role.data, actor=current_user)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(
+                f"{user.name} is now {'an administrator' if user.is_admin else 'a juror'}.",
+                "success",
+            )
+    else:
+        flash("Choose a role.", "error")
+    return redirect(url_for("admin.people"))
+
+
+@blueprint.post("/people/<int:user_id>/awards")
+def jury_awards(user_id: int):
+    """Set which awards' juries this juror sits on."""
+    user = _user_or_404(user_id)
+    form = JuryAwardsForm()
+    form.awards.choices = _as_options(_award_choices())
+    if not form.validate_on_submit():
+        flash("That award does not exist.", "error")
+    elif user.is_admin:
+        flash("Administrators do not sit on juries; make the account a juror first.", "error")
+    else:
+        awards = list(db.session.scalars(select(Award).where(Award.slug.in_(form.awards.data))))
+        accounts.set_jury_awards(user, awards, actor=current_user)
+        db.session.commit()
+        flash(f"{user.name}'s juries are saved.", "success")
+    return redirect(url_for("admin.people"))
+
+
+@blueprint.route("/settings", methods=["GET", "POST"])
+@fresh_login_required
+def settings():
+    """Application settings: require two-factor authentication for administrators."""
+    setting = db.session.get(Setting, REQUIRE_ADMIN_2FA)
+    form = TwoFactorPolicyForm(require_admin_2fa=setting.value if setting else "off")
+    if form.validate_on_submit():
+        value = form.require_admin_2fa.data
+        if setting is None:
+            setting = Setting(key=REQUIRE_ADMIN_2FA, value=value)
+            db.session.add(setting)
+        before, setting.value = setting.value, value
+        if before != value:
+            record_event(
+                "settings.changed",
+                f"setting:{REQUIRE_ADMIN_2FA}",
+                {"before": before, "after": value},
+                actor=current_user,
+            )
+        db.session.commit()
+        flash("Settings saved.", "success")
+        return redirect(url_for("admin.settings"))
+    return render_form("admin/settings.html", form)

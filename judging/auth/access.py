@@ -1,0 +1,168 @@
+"""Who may do what: loading the user of a session, role guards, idle timeouts, fresh logins."""
+
+import time
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from judging.extensions import db, login_manager
+from judging.models import Setting, User
+
+REQUIRE_ADMIN_2FA = "require_admin_2fa"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The user of a session, unless their session_version moved on (logout, deactivation...)."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    """A brand-new session for a user who just proved who they are."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    session["authenticated_at"] = session["seen_at"] = time.time()
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: no open redirects."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def home_for(user: User) -> str:
+    return url_for("admin.index") if user.is_admin else url_for("jury.dashboard")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def enforce_idle_timeout():
+    """Log out a user idle for longer than their role allows (30 minutes for admins)."""
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    limit = current_app.config["IDLE_TIMEOUT"][current_user.role].total_seconds()
+    if now - session.get("seen_at", 0) > limit:
+        end_session()
+        if _wants_json():
+            abort(401, "Your session has ended. Log in again; nothing you entered is lost.")
+        flash("You were logged out after a period of inactivity. Please log in again.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["seen_at"] = now
+    return None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if _wants_json():
+        abort(401, "Log in first.")
+    flash("Please log in to continue.", "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def guard_blueprint(blueprint: Blueprint, role: str) -> None:
+    """Every view of `blueprint` needs a logged-in user with `role` (admins: 2FA if required)."""
+
+    @blueprint.before_request
+    def _require_role():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != role:
+            abort(403, "This page is not for your account.")
+        if role == "admin" and admin_needs_two_factor(current_user):
+            flash(
+                "Set up two-factor authentication to continue: it is required "
+                "for every administrator.",
+                "info",
+            )
+            return redirect(url_for("auth.two_factor_setup"))
+        return None
+
+
+def two_factor_required(user: User) -> bool:
+    """Whether the setting that requires 2FA of every administrator applies to this user."""
+    if not user.is_admin:
+        return False
+    setting = db.session.get(Setting, REQUIRE_ADMIN_2FA)
+    return setting is not None and setting.value == "on"
+
+
+def admin_needs_two_factor(user: User) -> bool:
+    return two_factor_required(user) and not user.has_two_factor
+
+
+def role_required(role: str):
+    """For a single view outside a guarded blueprint."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role != role:
+                abort(403, "This page is not for your account.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def login_is_fresh() -> bool:
+    """Whether the password was typed within FRESH_LOGIN_WINDOW."""
+    window = current_app.config["FRESH_LOGIN_WINDOW"].total_seconds()
+    return time.time() - session.get("authenticated_at", 0) <= window
+
+
+def mark_login_fresh() -> None:
+    session["authenticated_at"] = time.time()
+
+
+def fresh_login_required(view):
+    """Sensitive actions need a password typed within FRESH_LOGIN_WINDOW."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not login_is_fresh():
+            back = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
+            flash("For your security, confirm your password, then repeat the action.", "info")
+            return redirect(url_for("auth.reauthenticate", next=_path_of(back)))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _path_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

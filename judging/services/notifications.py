@@ -1,0 +1,61 @@
+"""Messages to people: invitations and password resets (later: scoring opens, reminders)."""
+
+from collections.abc import Sequence
+
+from flask import current_app
+
+from judging.links import external_url
+from judging.mail import send_mail
+from judging.models import User
+from judging.services.accounts import issue_token
+
+SIGNATURE = "\n-- \nThis message was sent by the awards' judging application."
+
+
+def invitation_link(user: User) -> str:
+    """A fresh invitation link for `user` (any earlier one stops working)."""
+    token = issue_token(user, "invitation", current_app.config["INVITATION_LIFETIME"])
+    return external_url("auth.accept_invitation", token=token)
+
+
+def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
+    """Email `user` an invitation link and return it."""
+    link = invitation_link(user)
+    hours = int(current_app.config["INVITATION_LIFETIME"].total_seconds() // 3600)
+    what = (
+        f"to the jury of {', '.join(awards)}"
+        if awards
+        else "as an administrator"
+        if user.is_admin
+        else "as a juror"
+    )
+    body = (
+        f"Dear {user.name},\n\n"
+        f"You have been invited {what}.\n\n"
+        f"Open this link to choose your password and sign in:\n\n  {link}\n\n"
+        f"The link works once, for {hours} hours. If it has expired, ask the award's "
+        f"administrator for a new one.\n{SIGNATURE}"
+    )
+    send_mail(
+        user.email,
+        "Your invitation to the awards' jury"
+        if not user.is_admin
+        else "Your administrator account for the awards",
+        body,
+    )
+    return link
+
+
+def send_password_reset(user: User) -> str:
+    """Email `user` a link to choose a new password."""
+    token = issue_token(user, "reset", current_app.config["RESET_LIFETIME"])
+    link = external_url("auth.reset_password", token=token)
+    body = (
+        f"Dear {user.name},\n\n"
+        f"Someone, probably you, asked to reset the password of your account.\n\n"
+        f"Open this link within one hour to choose a new password:\n\n  {link}\n\n"
+        f"If you did not ask for this, ignore this message: your password stays as it is.\n"
+        f"{SIGNATURE}"
+    )
+    send_mail(user.email, "Reset your password", body)
+    return link

@@ -1,0 +1,274 @@
+"""Who may reach what: every route the app registers, tried as five personas, must give the
+outcome MATRIX names (a page, the login page, 403, ...). A route missing from MATRIX fails
+test_matrix_covers_every_route: a new route must be added to MATRIX with a decision per persona.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+from flask import url_for
+from sqlalchemy import func, select
+
+from judging.extensions import db
+from judging.models import AccountToken, AuditEvent, Award, JuryMember, User
+
+from .conftest import csrf_token, log_in
+
+# What a response amounts to, as a person would see it.
+OK = "OK (2xx)"
+LOGIN = "LOGIN (302 to /login)"
+REDIRECT = "REDIRECT (3xx elsewhere)"
+BAD_REQUEST = "BAD_REQUEST (400)"
+UNAUTHORIZED = "UNAUTHORIZED (401, the API's 'log in first')"
+FORBIDDEN = "FORBIDDEN (403)"
+NOT_FOUND = "NOT_FOUND (404)"
+INVALID = "INVALID (422: the form was reached, and its empty input refused)"
+
+PERSONAS = ("anonymous", "juror", "other_juror", "deactivated", "admin")
+
+
+def outcomes(*, anonymous, juror, other_juror, deactivated, admin) -> dict[str, str]:
+    """One route's expected outcome for each persona; every persona must be named."""
+    return {
+        "anonymous": anonymous,
+        "juror": juror,
+        "other_juror": other_juror,
+        "deactivated": deactivated,
+        "admin": admin,
+    }
+
+
+# A deactivated account's old cookie is worth nothing: it must behave exactly as anonymous.
+EVERYONE = outcomes(anonymous=OK, juror=OK, other_juror=OK, deactivated=OK, admin=OK)
+SIGNED_IN = outcomes(anonymous=LOGIN, juror=OK, other_juror=OK, deactivated=LOGIN, admin=OK)
+SIGNED_OUT = outcomes(
+    anonymous=OK, juror=REDIRECT, other_juror=REDIRECT, deactivated=OK, admin=REDIRECT
+)
+JURORS = outcomes(anonymous=LOGIN, juror=OK, other_juror=OK, deactivated=LOGIN, admin=FORBIDDEN)
+ADMINS = outcomes(
+    anonymous=LOGIN, juror=FORBIDDEN, other_juror=FORBIDDEN, deactivated=LOGIN, admin=OK
+)
+# An admin's form action: done, then back to the page it came from.
+ADMIN_ACTION = {**ADMINS, "admin": REDIRECT}
+# A form action of one's own account that, done or refused, goes back to a page.
+OWN_ACCOUNT_ACTION = {**SIGNED_IN, "juror": REDIRECT, "other_juror": REDIRECT, "admin": REDIRECT}
+# An invalid invitation or reset link says so, to whoever follows it.
+BAD_LINK = outcomes(
+    anonymous=BAD_REQUEST,
+    juror=BAD_REQUEST,
+    other_juror=BAD_REQUEST,
+    deactivated=BAD_REQUEST,
+    admin=BAD_REQUEST,
+)
+# Everyone is sent to /login: after logging out, or (for the second step of logging in) with no
+# password just checked.
+TO_LOGIN_PAGE = outcomes(
+    anonymous=LOGIN, juror=LOGIN, other_juror=LOGIN, deactivated=LOGIN, admin=LOGIN
+)
+
+
+def form_post(page: dict[str, str]) -> dict[str, str]:
+    """Posting an empty form where the page is open gets its errors back (422)."""
+    return {persona: INVALID if outcome == OK else outcome for persona, outcome in page.items()}
+
+
+MATRIX: dict[tuple[str, str], dict[str, str]] = {
+    # Public pages, the JSON API (read-only so far) and static files.
+    ("GET", "/"): EVERYONE,
+    ("GET", "/awards/<slug>"): EVERYONE,
+    ("GET", "/awards/<slug>/nominees/<nominee_slug>"): EVERYONE,
+    ("GET", "/api/v1/awards"): EVERYONE,
+    ("GET", "/api/v1/awards/<award_slug>/nominees"): EVERYONE,
+    ("GET", "/api/v1/openapi.json"): EVERYONE,
+    ("GET", "/static/<path:filename>"): EVERYONE,
+    # Logging in and out, links sent by email.
+    ("GET", "/login"): SIGNED_OUT,
+    ("POST", "/login"): form_post(SIGNED_OUT),
+    ("GET", "/login/two-factor"): TO_LOGIN_PAGE,
+    ("POST", "/login/two-factor"): TO_LOGIN_PAGE,
+    ("POST", "/logout"): TO_LOGIN_PAGE,
+    ("GET", "/password/forgot"): EVERYONE,
+    ("POST", "/password/forgot"): form_post(EVERYONE),
+    ("GET", "/invitation/<token>"): BAD_LINK,
+    ("POST", "/invitation/<token>"): BAD_LINK,
+    ("GET", "/password/reset/<token>"): BAD_LINK,
+    ("POST", "/password/reset/<token>"): BAD_LINK,
+    # One's own account.
+    ("GET", "/reauthenticate"): SIGNED_IN,
+    ("POST", "/reauthenticate"): form_post(SIGNED_IN),
+    ("GET", "/account/two-factor"): SIGNED_IN,
+    ("POST", "/account/two-factor"): form_post(SIGNED_IN),
+    ("POST", "/account/two-factor/disable"): OWN_ACCOUNT_ACTION,
+    ("POST", "/account/two-factor/recovery-codes"): OWN_ACCOUNT_ACTION,
+    # The jury's pages.
+    ("GET", "/jury/"): JURORS,
+    # Administration.
+    ("GET", "/admin/"): ADMINS,
+    ("GET", "/admin/people"): ADMINS,
+    ("POST", "/admin/people/invite"): ADMIN_ACTION,
+    ("POST", "/admin/people/<int:user_id>/resend"): ADMIN_ACTION,
+    ("POST", "/admin/people/<int:user_id>/deactivate"): ADMIN_ACTION,
+    ("POST", "/admin/people/<int:user_id>/reactivate"): ADMIN_ACTION,
+    ("POST", "/admin/people/<int:user_id>/role"): ADMIN_ACTION,
+    ("POST", "/admin/people/<int:user_id>/awards"): ADMIN_ACTION,
+    ("GET", "/admin/settings"): ADMINS,
+    ("POST", "/admin/settings"): ADMIN_ACTION,
+}
+
+# Form fields that make a POST do its real work, so that a refusal refuses something.
+FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/admin/people/invite"): {
+        "name": "New Juror",
+        "email": "new.juror@example.org",
+        "role": "juror",
+    },
+    ("POST", "/admin/people/<int:user_id>/role"): {"role": "admin"},
+    # No awards ticked: the juror is taken off every jury.
+    ("POST", "/admin/people/<int:user_id>/awards"): {},
+    ("POST", "/admin/settings"): {"require_admin_2fa": "off"},
+}
+
+URL_VALUES = {
+    "slug": "excellence-award",
+    "award_slug": "excellence-award",
+    "nominee_slug": "gaming-club",
+    "token": "not-a-real-token-0123456789",
+    "filename": "css/app.css",
+}
+
+ID_ROUTES = sorted(rule for method, rule in MATRIX if "<int:user_id>" in rule)
+
+
+def _registered_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def _log_in(client, user: User) -> None:
+    response = log_in(client, user)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert urlsplit(response.location).path == ("/admin/" if user.is_admin else "/jury/")
+
+
+def _other_award() -> Award:
+    award = Award(slug="other-award", title="Another Award")
+    db.session.add(award)
+    db.session.commit()
+    return award
+
+
+def _become(persona: str, client, make_user, request) -> None:
+    """Log `client` in as `persona`; anonymous stays as it is."""
+    if persona == "anonymous":
+        return
+    if persona == "juror":
+        user = make_user(role="juror", awards=[request.getfixturevalue("seeded_award")])
+    elif persona == "other_juror":
+        user = make_user(role="juror", awards=[_other_award()])
+    else:
+        # The deactivated persona is an administrator: the most to lose if an old cookie worked.
+        user = make_user(role="admin")
+    _log_in(client, user)
+    if persona == "deactivated":
+        user.active = False
+        user.session_version += 1
+        db.session.commit()
+
+
+def _outcome(response) -> str:
+    status = response.status_code
+    if 200 <= status < 300:
+        return OK
+    if 300 <= status < 400:
+        return LOGIN if urlsplit(response.location).path == "/login" else REDIRECT
+    named = {400: BAD_REQUEST, 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 422: INVALID}
+    return named.get(status, f"HTTP {status}")
+
+
+def _cases():
+    for (method, rule), expected in MATRIX.items():
+        for persona in PERSONAS:
+            yield pytest.param(
+                method, rule, persona, expected[persona], id=f"{method} {rule}-{persona}"
+            )
+
+
+def test_matrix_covers_every_route(app):
+    """Adding a route without deciding who may reach it fails here."""
+    registered = _registered_routes(app)
+    missing = sorted(registered - MATRIX.keys())
+    extra = sorted(MATRIX.keys() - registered)
+    assert not missing, f"routes missing from MATRIX: {missing}"
+    assert not extra, f"MATRIX entries for routes the app does not have: {extra}"
+    incomplete = sorted(key for key, row in MATRIX.items() if set(row) != set(PERSONAS))
+    assert not incomplete, f"MATRIX entries without exactly {PERSONAS}: {incomplete}"
+
+
+@pytest.mark.parametrize(("method", "rule", "persona", "expected"), list(_cases()))
+def test_access(app, client, make_user, request, method, rule, persona, expected):
+    url_rule = next(r for r in app.url_map.iter_rules() if r.rule == rule)
+    values = {name: URL_VALUES.get(name) for name in url_rule.arguments}
+    if "slug" in values or "award_slug" in values:
+        request.getfixturevalue("seeded_award")
+    if "user_id" in values:
+        # Someone other than the actor, invited but not yet in: every admin action is valid.
+        values["user_id"] = make_user(role="juror", invited=True).id
+    _become(persona, client, make_user, request)
+
+    with app.test_request_context():
+        url = url_for(url_rule.endpoint, **values)
+    if method == "POST":
+        data = {**FORM_DATA.get((method, rule), {}), "csrf_token": csrf_token(client, "/")}
+        response = client.post(url, data=data)
+    else:
+        response = client.get(url)
+    response.close()  # a static file is streamed from an open file
+
+    assert _outcome(response) == expected, (
+        f"{method} {url} as {persona}: {response.status_code} {response.location or ''}"
+    )
+
+
+def _database_state() -> dict:
+    """What a juror must not be able to change, read through a connection of its own."""
+    with db.engine.connect() as connection:
+        return {
+            "users": connection.execute(
+                select(
+                    User.id,
+                    User.role,
+                    User.active,
+                    User.session_version,
+                    User.password_hash,
+                    User.totp_enabled_at,
+                ).order_by(User.id)
+            ).all(),
+            "juries": connection.execute(
+                select(JuryMember.award_id, JuryMember.user_id).order_by(JuryMember.id)
+            ).all(),
+            "tokens": connection.scalar(select(func.count()).select_from(AccountToken)),
+            "audit": connection.scalar(select(func.count()).select_from(AuditEvent)),
+        }
+
+
+@pytest.mark.parametrize("rule", ID_ROUTES)
+def test_juror_cannot_act_on_any_user_id(app, client, make_user, seeded_award, rule):
+    """Changing the id in the URL never gets a juror to anyone's account, their own included."""
+    juror = make_user(role="juror", awards=[seeded_award])
+    other_juror = make_user(role="juror", awards=[_other_award()])
+    invited = make_user(role="juror", invited=True)
+    admin = make_user(role="admin")
+    _log_in(client, juror)
+    before = _database_state()
+    nonexistent = max(u.id for u in (juror, other_juror, invited, admin)) + 1000
+
+    data = {**FORM_DATA.get(("POST", rule), {}), "csrf_token": csrf_token(client, "/")}
+    for user_id in (juror.id, other_juror.id, invited.id, admin.id, nonexistent):
+        url = rule.replace("<int:user_id>", str(user_id))
+        response = client.post(url, data=data)
+        assert response.status_code == 403, f"POST {url}: {response.status_code}"
+
+    assert _database_state() == before

@@ -1,0 +1,158 @@
+"""The admin's people page: invite, resend, deactivate, change roles, assign juries."""
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from judging.extensions import db
+from judging.models import AuditEvent, JuryMember, User
+
+from .conftest import PASSWORD, csrf_token
+
+
+def outbox(app) -> list[Path]:
+    return sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+
+
+def invite(client, **fields):
+    data = {
+        "name": "Maria Costa",
+        "email": "maria@example.org",
+        "role": "juror",
+        "csrf_token": csrf_token(client, "/admin/people"),
+        **fields,
+    }
+    return client.post("/admin/people/invite", data=data)
+
+
+def test_people_page_lists_everyone_with_their_status(app, logged_in, make_user):
+    client, admin = logged_in(role="admin")
+    make_user(name="Ines Invited", invited=True)
+    make_user(name="Dora Deactivated", active=False)
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert "Ines Invited" in page and "Invited" in page
+    assert "Dora Deactivated" in page and "Deactivated" in page
+    assert admin.name in page and "Active" in page
+
+
+def test_inviting_a_juror_creates_the_account_and_sends_the_link(app, logged_in, seeded_award):
+    client, _ = logged_in(role="admin")
+    response = invite(client, awards=["excellence-award"])
+    assert response.location == "/admin/people"
+    user = db.session.scalar(select(User).where(User.email == "maria@example.org"))
+    assert user.status == "invited" and user.role == "juror"
+    assert db.session.scalar(select(JuryMember.award_id).where(JuryMember.user_id == user.id))
+    [message] = outbox(app)
+    text = message.read_text()
+    assert "maria@example.org" in text and "/invitation/" in text
+    assert "Invitation sent to maria@example.org" in client.get("/admin/people").get_data(
+        as_text=True
+    )
+
+
+def test_a_bad_invitation_names_the_field_and_keeps_the_input(app, logged_in):
+    client, _ = logged_in(role="admin")
+    response = invite(client, email="not-an-email")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Invalid email address." in page
+    assert 'value="Maria Costa"' in page  # nothing typed is lost
+    assert db.session.scalar(select(User).where(User.name == "Maria Costa")) is None
+    assert outbox(app) == []
+
+
+def test_an_email_already_in_use_is_refused(app, logged_in, make_user):
+    client, _ = logged_in(role="admin")
+    make_user(email="maria@example.org")
+    response = invite(client, email="Maria@Example.org")
+    assert response.status_code == 422
+    assert "There is already an account for maria@example.org" in response.get_data(as_text=True)
+
+
+def test_an_unknown_award_is_refused(app, logged_in, seeded_award):
+    client, _ = logged_in(role="admin")
+    response = invite(client, awards=["no-such-award"])
+    assert response.status_code == 422
+    assert db.session.scalar(select(User).where(User.email == "maria@example.org")) is None
+
+
+def test_inviting_an_admin_needs_the_inviters_password_once_stale(app, logged_in):
+    client, _ = logged_in(role="admin")
+    with client.session_transaction() as session:
+        session["authenticated_at"] = 0
+    refused = invite(client, role="admin", confirm_password="wrong")
+    assert refused.status_code == 422
+    assert "Type your own password" in refused.get_data(as_text=True)
+    accepted = invite(client, role="admin", confirm_password=PASSWORD)
+    assert accepted.status_code == 302
+    assert db.session.scalar(select(User.role).where(User.email == "maria@example.org")) == "admin"
+
+
+def test_resending_an_invitation_replaces_the_link(app, logged_in):
+    client, _ = logged_in(role="admin")
+    invite(client)
+    user = db.session.scalar(select(User).where(User.email == "maria@example.org"))
+    client.post(
+        f"/admin/people/{user.id}/resend", data={"csrf_token": csrf_token(client, "/admin/people")}
+    )
+    first, second = (m.read_text() for m in outbox(app))
+    old_link = next(w for w in first.split() if "/invitation/" in w)
+    new_link = next(w for w in second.split() if "/invitation/" in w)
+    assert old_link != new_link
+    assert client.get("/" + old_link.split("/", 3)[3]).status_code == 400
+
+
+def test_deactivating_logs_the_person_out_and_is_audited(app, logged_in, make_user):
+    client, admin = logged_in(role="admin")
+    juror = make_user()
+    juror_client = app.test_client()
+    from .conftest import log_in
+
+    log_in(juror_client, juror)
+    client.post(
+        f"/admin/people/{juror.id}/deactivate",
+        data={"csrf_token": csrf_token(client, "/admin/people")},
+    )
+    db.session.refresh(juror)
+    assert juror.status == "deactivated"
+    assert juror_client.get("/jury/").status_code == 302
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.deactivated"))
+    assert event.actor_id == admin.id and event.subject == f"user:{juror.id}"
+
+
+def test_an_admin_cannot_deactivate_themselves(app, logged_in):
+    client, admin = logged_in(role="admin")
+    client.post(
+        f"/admin/people/{admin.id}/deactivate",
+        data={"csrf_token": csrf_token(client, "/admin/people")},
+    )
+    db.session.refresh(admin)
+    assert admin.active
+
+
+def test_changing_a_role_is_audited_and_ends_the_persons_sessions(app, logged_in, make_user):
+    client, _ = logged_in(role="admin")
+    juror = make_user()
+    version = juror.session_version
+    client.post(
+        f"/admin/people/{juror.id}/role",
+        data={"role": "admin", "csrf_token": csrf_token(client, "/admin/people")},
+    )
+    db.session.refresh(juror)
+    assert juror.role == "admin"
+    assert juror.session_version == version + 1
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.role_changed"))
+    assert '"after":"admin"' in event.payload
+
+
+def test_assigning_juries(app, logged_in, make_user, seeded_award):
+    client, _ = logged_in(role="admin")
+    juror = make_user()
+    token = csrf_token(client, "/admin/people")
+    client.post(
+        f"/admin/people/{juror.id}/awards",
+        data={"awards": ["excellence-award"], "csrf_token": token},
+    )
+    assert db.session.scalars(select(JuryMember.award_id)).all() == [seeded_award.id]
+    client.post(f"/admin/people/{juror.id}/awards", data={"csrf_token": token})
+    assert db.session.scalars(select(JuryMember.award_id)).all() == []
