@@ -9,7 +9,7 @@ PORT ?= 5000
 # The first administrator: `make run` prints a one-time link for them until they set a password.
 ADMIN_EMAIL ?= admin@example.org
 
-.PHONY: install run test lint format screenshot clean
+.PHONY: install run test bench lint format screenshot clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+## Benchmarks (minutes, not seconds): figures go to bench/out/.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+bench: $(INSTALLED)
+	mkdir -p bench/out
+	$(BIN)/python bench/ranking_bench.py | tee bench/out/ranking-sqlite.json
+	$(BIN)/python bench/ranking_bench.py --database-url $(BENCH_DATABASE_URL) | tee bench/out/ranking-postgresql.json
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

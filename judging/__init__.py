@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     extensions.api.init_app(app)
 
     from judging import cli, errors, security
-    from judging.admin.views import blueprint as admin_blueprint
+    from judging.admin import blueprint as admin_blueprint
     from judging.api.views import blueprint as api_blueprint
     from judging.auth.access import enforce_idle_timeout
     from judging.auth.views import blueprint as auth_blueprint

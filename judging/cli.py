@@ -1,5 +1,6 @@
 """flask commands: seed, users (and in later issues award, votes, results, audit)."""
 
+import json
 import sys
 
 import click
@@ -7,14 +8,18 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from judging import ranking
 from judging.extensions import db
 from judging.models import ROLES, User
 from judging.passwords import app_passwords
+from judging.services import demo, results
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password
+from judging.services.awards import TransitionError, award_by_slug, transition
 from judging.services.notifications import invitation_link
 from judging.services.seeding import SeedError, read_shortlist, seed_shortlist
 
 users = AppGroup("users", help="Create accounts and invitation links.")
+award = AppGroup("award", help="Move an award through its lifecycle.")
 
 
 @click.command("seed")
@@ -107,6 +112,87 @@ def first_admin_command(email, name) -> None:
     click.echo(f"(the link works once, for 72 hours):\n\n  {link}\n")
 
 
+def _transition(slug: str, step: str) -> None:
+    found = award_by_slug(slug)
+    if found is None:
+        raise click.ClickException(f"No award with slug {slug}.")
+    try:
+        transition(found, step, actor=None)
+    except TransitionError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{found.slug} is now {found.status}")
+
+
+@award.command("open")
+@click.argument("slug")
+def open_command(slug: str) -> None:
+    """Open scoring: jurors can score (from draft, or reopening a closed award)."""
+    _transition(slug, "open_scoring")
+
+
+@award.command("close")
+@click.argument("slug")
+def close_command(slug: str) -> None:
+    """Close scoring: no more scores are accepted."""
+    _transition(slug, "close_scoring")
+
+
+@click.command("results")
+@click.argument("slug")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--method",
+    type=click.Choice(ranking.METHODS),
+    default=None,
+    help="How to aggregate (default: the award's own method).",
+)
+def results_command(slug: str, fmt: str, method: str | None) -> None:
+    """Print the award's ranking with its statistics and flags."""
+    found = award_by_slug(slug)
+    if found is None:
+        raise click.ClickException(f"No award with slug {slug}.")
+    result, lookups = results.compute(found, method)
+    document = results.as_json(found, result, lookups, results.juror_labels(found))
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(results.as_csv(document), nl=False)
+    else:
+        click.echo(results.as_table(document), nl=False)
+
+
+@click.command("demo")
+@click.argument("slug")
+@click.option("--remove", is_flag=True, help="Take the demo data off again.")
+def demo_command(slug: str, remove: bool) -> None:
+    """Fill an award without real evaluations with 12 demo jurors' scores (or --remove them)."""
+    found = award_by_slug(slug)
+    if found is None:
+        raise click.ClickException(f"No award with slug {slug}.")
+    try:
+        count = demo.remove_demo_data(found) if remove else demo.add_demo_data(found)
+    except demo.DemoError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    if remove:
+        click.echo(f"removed {count} demo evaluations from {slug}")
+    else:
+        click.echo(f"added {count} demo evaluations by {demo.DEMO_JURORS} demo jurors to {slug}")
+        click.echo(f"remove them with: flask --app wsgi demo {slug} --remove")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users)
+    app.cli.add_command(award)
+    app.cli.add_command(results_command)
+    app.cli.add_command(demo_command)

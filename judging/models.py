@@ -53,6 +53,7 @@ class Award(Base):
             "jury_weight >= 0 AND vote_weight >= 0 AND jury_weight + vote_weight = 100",
             name="weights",
         ),
+        CheckConstraint("quorum >= 1", name="quorum_positive"),
         CheckConstraint(
             "scoring_closes_at IS NULL OR scoring_opens_at IS NULL"
             " OR scoring_opens_at < scoring_closes_at",
@@ -75,6 +76,8 @@ class Award(Base):
     voting_opens_at: Mapped[datetime | None]
     voting_closes_at: Mapped[datetime | None]
     aggregation_method: Mapped[str] = mapped_column(String(20), default="mean")
+    # Evaluations a nominee needs before its result is trusted (below it: flagged).
+    quorum: Mapped[int] = mapped_column(default=3)
     jury_weight: Mapped[int] = mapped_column(default=100)
     vote_weight: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -297,7 +300,8 @@ class Score(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id", ondelete="RESTRICT"))
-    value: Mapped[int]
+    # None while a juror has commented on the criterion but not scored it yet (a draft only).
+    value: Mapped[int | None]
     comment: Mapped[str] = mapped_column(Text, default="")
 
     evaluation: Mapped[Evaluation] = relationship(back_populates="scores")
@@ -331,6 +335,28 @@ class Recusal(Base):
 
     nominee: Mapped[Nominee] = relationship()
     juror: Mapped[User] = relationship(foreign_keys=[juror_id])
+
+
+class CastingDecision(Base):
+    """An administrator's order for nominees the ranking rules left tied, with the reason."""
+
+    __tablename__ = "casting_decision"
+    __table_args__ = (
+        CheckConstraint("length(reason) > 0", name="reason_given"),
+        CheckConstraint(_in("method", AGGREGATION_METHODS), name="method"),
+        Index("ix_casting_decision_award_id", "award_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id", ondelete="CASCADE"))
+    # The method whose tie it breaks, and the nominees' slugs in the decided order (JSON list).
+    method: Mapped[str] = mapped_column(String(20))
+    nominee_order: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    decided_by: Mapped[User] = relationship()
 
 
 class AuditEvent(Base):

@@ -10,9 +10,11 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from judging.extensions import db
-from judging.models import AccountToken, AuditEvent, Award, JuryMember, User
+from judging.models import AccountToken, AuditEvent, Award, JuryMember, Nominee, Recusal, User
 
 from .conftest import csrf_token, log_in
+
+pytestmark = pytest.mark.one_engine
 
 # What a response amounts to, as a person would see it.
 OK = "OK (2xx)"
@@ -48,6 +50,20 @@ JURORS = outcomes(anonymous=LOGIN, juror=OK, other_juror=OK, deactivated=LOGIN, 
 ADMINS = outcomes(
     anonymous=LOGIN, juror=FORBIDDEN, other_juror=FORBIDDEN, deactivated=LOGIN, admin=OK
 )
+# The pages of one award's jury (the seeded award's: the juror persona's, not other_juror's).
+AWARD_JURY = outcomes(
+    anonymous=LOGIN, juror=OK, other_juror=FORBIDDEN, deactivated=LOGIN, admin=FORBIDDEN
+)
+# A jury form action: done, then on to a page.
+AWARD_JURY_ACTION = {**AWARD_JURY, "juror": REDIRECT}
+# The same for the JSON API, which answers 401 where a page would send to /login.
+AWARD_JURY_API = outcomes(
+    anonymous=UNAUTHORIZED,
+    juror=OK,
+    other_juror=FORBIDDEN,
+    deactivated=UNAUTHORIZED,
+    admin=FORBIDDEN,
+)
 # An admin's form action: done, then back to the page it came from.
 ADMIN_ACTION = {**ADMINS, "admin": REDIRECT}
 # A form action of one's own account that, done or refused, goes back to a page.
@@ -79,6 +95,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/awards/<slug>/nominees/<nominee_slug>"): EVERYONE,
     ("GET", "/api/v1/awards"): EVERYONE,
     ("GET", "/api/v1/awards/<award_slug>/nominees"): EVERYONE,
+    ("GET", "/api/v1/awards/<award_slug>/criteria"): EVERYONE,
     ("GET", "/api/v1/openapi.json"): EVERYONE,
     ("GET", "/static/<path:filename>"): EVERYONE,
     # Logging in and out, links sent by email.
@@ -100,10 +117,24 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/account/two-factor"): form_post(SIGNED_IN),
     ("POST", "/account/two-factor/disable"): OWN_ACCOUNT_ACTION,
     ("POST", "/account/two-factor/recovery-codes"): OWN_ACCOUNT_ACTION,
-    # The jury's pages.
+    # The jury's pages and their JSON API.
     ("GET", "/jury/"): JURORS,
+    ("GET", "/jury/awards/<slug>/nominees/<nominee_slug>"): AWARD_JURY,
+    ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>"): AWARD_JURY_ACTION,
+    ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>/recusal"): AWARD_JURY_ACTION,
+    ("GET", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation"): AWARD_JURY_API,
+    ("PUT", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation"): AWARD_JURY_API,
+    ("POST", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/recusal"): AWARD_JURY_API,
     # Administration.
     ("GET", "/admin/"): ADMINS,
+    ("GET", "/admin/awards/<slug>"): ADMINS,
+    ("POST", "/admin/awards/<slug>/<any(open_scoring, close_scoring):step>"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): ADMIN_ACTION,
+    # The ranking before publication: administrators only (jurors judge blind).
+    ("GET", "/admin/awards/<slug>/leaderboard"): ADMINS,
+    ("POST", "/admin/awards/<slug>/casting"): ADMIN_ACTION,
+    ("GET", "/admin/awards/<slug>/results.<any(json, csv):fmt>"): ADMINS,
+    ("GET", "/admin/awards/<slug>/scores.<any(json, csv):fmt>"): ADMINS,
     ("GET", "/admin/people"): ADMINS,
     ("POST", "/admin/people/invite"): ADMIN_ACTION,
     ("POST", "/admin/people/<int:user_id>/resend"): ADMIN_ACTION,
@@ -126,14 +157,39 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
     # No awards ticked: the juror is taken off every jury.
     ("POST", "/admin/people/<int:user_id>/awards"): {},
     ("POST", "/admin/settings"): {"require_admin_2fa": "off"},
+    ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>"): {
+        "version": "0",
+        "action": "save",
+        "score-impact": "7",
+    },
+    ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>/recusal"): {
+        "reason": "I advised this project."
+    },
+    ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): {
+        "reason": "The conflict does not stand."
+    },
+}
+
+# JSON bodies of the API's writes, sent with the X-CSRFToken header as the pages' script does.
+JSON_BODY: dict[tuple[str, str], dict] = {
+    ("PUT", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation"): {
+        "scores": {"impact": 7},
+        "submitted": False,
+        "version": 0,
+    },
+    ("POST", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/recusal"): {
+        "reason": "I advised this project."
+    },
 }
 
 URL_VALUES = {
     "slug": "excellence-award",
     "award_slug": "excellence-award",
     "nominee_slug": "gaming-club",
+    "step": "close_scoring",
     "token": "not-a-real-token-0123456789",
     "filename": "css/app.css",
+    "fmt": "csv",
 }
 
 ID_ROUTES = sorted(rule for method, rule in MATRIX if "<int:user_id>" in rule)
@@ -158,6 +214,18 @@ def _other_award() -> Award:
     db.session.add(award)
     db.session.commit()
     return award
+
+
+def _recusal(make_user, award: Award) -> Recusal:
+    """Another juror's conflict of interest, with a nominee the personas do not score."""
+    juror = make_user(role="juror", awards=[award])
+    nominee = db.session.scalar(
+        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == "day-centre-sviesa")
+    )
+    recusal = Recusal(nominee_id=nominee.id, juror_id=juror.id, reason="I advised them.")
+    db.session.add(recusal)
+    db.session.commit()
+    return recusal
 
 
 def _become(persona: str, client, make_user, request) -> None:
@@ -212,15 +280,23 @@ def test_access(app, client, make_user, request, method, rule, persona, expected
     url_rule = next(r for r in app.url_map.iter_rules() if r.rule == rule)
     values = {name: URL_VALUES.get(name) for name in url_rule.arguments}
     if "slug" in values or "award_slug" in values:
-        request.getfixturevalue("seeded_award")
+        # The award while its jury scores, when every jury route is live.
+        award = request.getfixturevalue("seeded_award")
+        award.status = "scoring"
+        db.session.commit()
     if "user_id" in values:
         # Someone other than the actor, invited but not yet in: every admin action is valid.
         values["user_id"] = make_user(role="juror", invited=True).id
+    if "recusal_id" in values:
+        values["recusal_id"] = _recusal(make_user, award).id
     _become(persona, client, make_user, request)
 
     with app.test_request_context():
         url = url_for(url_rule.endpoint, **values)
-    if method == "POST":
+    if (method, rule) in JSON_BODY:
+        headers = {"X-CSRFToken": csrf_token(client, "/")}
+        response = client.open(url, method=method, json=JSON_BODY[method, rule], headers=headers)
+    elif method == "POST":
         data = {**FORM_DATA.get((method, rule), {}), "csrf_token": csrf_token(client, "/")}
         response = client.post(url, data=data)
     else:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import RecoveryCode, Setting, User
+from judging.models import RecoveryCode, Setting
 from judging.services import two_factor
 
 from .conftest import PASSWORD, csrf_token, log_in
@@ -409,12 +409,11 @@ def test_codes_from_a_drifting_clock_are_accepted_but_not_old_ones():
 
 
 def test_users_are_never_loaded_from_a_malformed_session(app, client, make_user):
-    make_user()
+    user = make_user()
     with client.session_transaction() as session:
-        session["_user_id"] = "1"  # no version: a forged or pre-upgrade cookie
+        session["_user_id"] = str(user.id)  # no version: a forged or pre-upgrade cookie
         session["seen_at"] = time.time()
     assert client.get("/jury/").status_code == 302
-    assert db.session.scalar(select(User.id)) == 1
 
 
 def test_an_unknown_email_costs_a_password_check_too(app, client, make_user, monkeypatch):

@@ -8,6 +8,7 @@ from wtforms import (
     SelectChoice,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     widgets,
 )
 from wtforms.validators import DataRequired, Email, Length
@@ -54,4 +55,16 @@ class TwoFactorPolicyForm(FlaskForm):
             SelectChoice("on", "Required for every administrator"),
             SelectChoice("off", "Each administrator's own choice"),
         ],
+    )
+
+
+class LiftRecusalForm(FlaskForm):
+    reason = StringField("Reason for lifting it", validators=[DataRequired(), Length(max=2000)])
+
+
+class CastingForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(), Length(max=2000)],
+        description="Recorded with the decision and shown with the results.",
     )

@@ -5,7 +5,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from judging.admin.forms import InviteForm, JuryAwardsForm, RoleForm, TwoFactorPolicyForm
+from judging.admin.forms import (
+    InviteForm,
+    JuryAwardsForm,
+    LiftRecusalForm,
+    RoleForm,
+    TwoFactorPolicyForm,
+)
 from judging.auth.access import (
     REQUIRE_ADMIN_2FA,
     fresh_login_required,
@@ -17,12 +23,13 @@ from judging.auth.forms import EmptyForm
 from judging.extensions import db
 from judging.forms import render_form
 from judging.mail import MailError
-from judging.models import Award, JuryMember, Setting, User
+from judging.models import Award, JuryMember, Nominee, Recusal, Setting, User
 from judging.passwords import app_passwords
-from judging.services import accounts
+from judging.services import accounts, evaluations
 from judging.services.audit import record_event
-from judging.services.awards import list_awards_with_counts
+from judging.services.awards import TransitionError, list_awards_with_counts, transition
 from judging.services.notifications import send_invitation
+from judging.services.progress import jury_progress, recusals_of
 
 blueprint = Blueprint("admin", __name__)
 guard_blueprint(blueprint, "admin")
@@ -41,6 +48,67 @@ def _as_options(choices: list[tuple[str, str]]) -> list[SelectChoice]:
 def index():
     """The awards and where each one stands."""
     return render_template("admin/index.html", awards=list_awards_with_counts())
+
+
+def _award_or_404(slug: str) -> Award:
+    return db.one_or_404(select(Award).where(Award.slug == slug))
+
+
+@blueprint.get("/awards/<slug>")
+def award(slug: str):
+    """One award: its status and the next step, jurors' progress, conflicts of interest."""
+    award = _award_or_404(slug)
+    return render_template(
+        "admin/award.html",
+        award=award,
+        jurors=jury_progress(award),
+        recusals=recusals_of(award),
+        action_form=EmptyForm(),
+        lift_form=LiftRecusalForm(),
+    )
+
+
+@blueprint.post("/awards/<slug>/<any(open_scoring, close_scoring):step>")
+def award_transition(slug: str, step: str):
+    """Open or close scoring (the confirmation on the page says what each does)."""
+    award = _award_or_404(slug)
+    if EmptyForm().validate_on_submit():
+        try:
+            transition(award, step, actor=current_user)
+        except TransitionError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(
+                "Scoring is open: jurors can score."
+                if step == "open_scoring"
+                else "Scoring is closed: no more scores are accepted.",
+                "success",
+            )
+    return redirect(url_for("admin.award", slug=slug))
+
+
+@blueprint.post("/awards/<slug>/recusals/<int:recusal_id>/lift")
+def lift_recusal(slug: str, recusal_id: int):
+    """Decide that a declared conflict does not stand: the juror may score the nominee."""
+    award = _award_or_404(slug)
+    recusal = db.one_or_404(
+        select(Recusal).join(Nominee).where(Recusal.id == recusal_id, Nominee.award_id == award.id)
+    )
+    form = LiftRecusalForm()
+    if not form.validate_on_submit():
+        flash("Give the reason for lifting the conflict of interest.", "error")
+    else:
+        try:
+            evaluations.lift_recusal(recusal, reason=form.reason.data, actor=current_user)
+        except evaluations.EvaluationError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("The conflict of interest is lifted; the juror can score the nominee.", "success")
+    return redirect(url_for("admin.award", slug=slug))
 
 
 def _people_page(invite_form: InviteForm | None = None, status: int = 200):

@@ -1,6 +1,26 @@
 """The shapes of the JSON API, from which the OpenAPI document is generated."""
 
-from marshmallow import Schema, fields
+from datetime import UTC
+
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """A stored (naive, UTC) time sent with its offset, so that a browser shows its local time."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class JSONBoolean(fields.Boolean):
+    """true or false, and nothing that merely equals them (1 == True in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class AwardOut(Schema):
@@ -18,3 +38,71 @@ class NomineeOut(Schema):
     city = fields.String(required=True)
     country = fields.String(required=True)
     summary = fields.String(required=True)
+
+
+class CriterionOut(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    guidance = fields.String(required=True)
+    weight = fields.Integer(required=True)
+    min = fields.Integer(required=True, attribute="scale_min")
+    max = fields.Integer(required=True, attribute="scale_max")
+
+
+class EvaluationIn(Schema):
+    """The whole evaluation as the juror's page holds it; a draft may leave scores out."""
+
+    class Meta:
+        unknown = RAISE  # a client cannot set the juror, the nominee or anything else
+
+    scores = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),  # checked against each criterion's scale by the service
+        required=True,
+        metadata={"description": "criterion slug → whole number within its scale"},
+    )
+    comment = fields.String(load_default="", validate=validate.Length(max=10_000))
+    criterion_comments = fields.Dict(
+        keys=fields.String(), values=fields.String(), load_default=dict
+    )
+    submitted = JSONBoolean(required=True)
+    version = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "the version this page last loaded; 0 for a new evaluation"},
+    )
+
+
+class EvaluationOut(Schema):
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    criterion_comments = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    comment = fields.String(required=True)
+    submitted = fields.Boolean(required=True)
+    submitted_at = UTCDateTime(default_timezone=UTC, allow_none=True, required=True)
+    updated_at = UTCDateTime(default_timezone=UTC, allow_none=True, required=True)
+    version = fields.Integer(required=True)
+
+
+class ErrorOut(Schema):
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "field → messages"})
+
+
+class ConflictOut(ErrorOut):
+    current = fields.Nested(EvaluationOut, metadata={"description": "the newer version saved"})
+
+
+class RecusalIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RecusalOut(Schema):
+    nominee = fields.String(required=True)
+    reason = fields.String(required=True)
+    declared_at = UTCDateTime(default_timezone=UTC, required=True)

@@ -1,16 +1,73 @@
 """The JSON API under /api/v1, documented at /api/v1/openapi.json."""
 
-from flask_smorest import Blueprint
+from functools import wraps
+
+from flask import jsonify
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from judging.api.schemas import AwardOut, NomineeOut
+from judging.api.schemas import (
+    AwardOut,
+    ConflictOut,
+    CriterionOut,
+    ErrorOut,
+    EvaluationIn,
+    EvaluationOut,
+    NomineeOut,
+    RecusalIn,
+    RecusalOut,
+)
 from judging.extensions import db
-from judging.models import Award
+from judging.models import Award, Nominee
+from judging.services import evaluations
 from judging.services.awards import list_awards_with_counts
 
 blueprint = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Awards, nominees, evaluations and results"
 )
+
+
+def _award(slug: str) -> Award:
+    return db.one_or_404(
+        select(Award).where(Award.slug == slug), description="No award with this slug."
+    )
+
+
+def _nominee(award: Award, slug: str) -> Nominee:
+    return db.one_or_404(
+        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == slug),
+        description="No nominee with this slug in this award.",
+    )
+
+
+def juror_required(view):
+    """401 for a visitor (or an expired session), 403 for an account that is not a juror."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            abort(401, message="Log in first. Nothing you entered is lost.")
+        if current_user.role != "juror":
+            abort(403, message="Only jurors have evaluations.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _refuse(exc: evaluations.EvaluationError):
+    if isinstance(exc, evaluations.StaleVersion):
+        body = {
+            "code": 409,
+            "status": "Conflict",
+            "message": exc.message,
+            "current": EvaluationOut().dump(exc.current.as_dict()),
+        }
+        response = jsonify(body)
+        response.status_code = 409
+        return response
+    db.session.rollback()
+    abort(exc.status, message=exc.message, errors=exc.errors or None)
 
 
 @blueprint.get("/awards")
@@ -31,8 +88,83 @@ def list_awards():
 
 @blueprint.get("/awards/<award_slug>/nominees")
 @blueprint.response(200, NomineeOut(many=True))
-@blueprint.alt_response(404, description="No award with this slug")
+@blueprint.alt_response(404, schema=ErrorOut, description="No award with this slug")
 def list_nominees(award_slug: str):
     """An award's nominees, in the award's order."""
-    award = db.one_or_404(select(Award).where(Award.slug == award_slug))
-    return award.nominees
+    return _award(award_slug).nominees
+
+
+@blueprint.get("/awards/<award_slug>/criteria")
+@blueprint.response(200, CriterionOut(many=True))
+@blueprint.alt_response(404, schema=ErrorOut, description="No award with this slug")
+def list_criteria(award_slug: str):
+    """The criteria a nominee is scored on: weight, scale and guidance."""
+    return _award(award_slug).criteria
+
+
+_JUROR_ERRORS = [
+    (401, "Not logged in, or the session has ended"),
+    (403, "Not a juror of this award, or a declared conflict of interest"),
+    (404, "No such award or nominee"),
+]
+
+
+def _document_errors(view):
+    for status, description in _JUROR_ERRORS:
+        view = blueprint.alt_response(status, schema=ErrorOut, description=description)(view)
+    return view
+
+
+@blueprint.get("/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation")
+@blueprint.response(200, EvaluationOut)
+@_document_errors
+@juror_required
+def get_my_evaluation(award_slug: str, nominee_slug: str):
+    """The logged-in juror's own evaluation of the nominee (version 0 if never saved)."""
+    award = _award(award_slug)
+    nominee = _nominee(award, nominee_slug)
+    try:
+        return evaluations.my_evaluation(award, nominee, juror=current_user).as_dict()
+    except evaluations.EvaluationError as exc:
+        return _refuse(exc)
+
+
+@blueprint.put("/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation")
+@blueprint.arguments(EvaluationIn)
+@blueprint.response(200, EvaluationOut)
+@blueprint.alt_response(
+    409,
+    schema=ConflictOut,
+    description="Scoring is closed, or a newer version was saved elsewhere "
+    "(then `current` holds it)",
+)
+@_document_errors
+@juror_required
+def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
+    """Save the juror's evaluation (a draft, or with `submitted: true` a submission)."""
+    award = _award(award_slug)
+    nominee = _nominee(award, nominee_slug)
+    try:
+        state = evaluations.save_evaluation(award, nominee, juror=current_user, **data)
+    except evaluations.EvaluationError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    return state.as_dict()
+
+
+@blueprint.post("/awards/<award_slug>/nominees/<nominee_slug>/recusal")
+@blueprint.arguments(RecusalIn)
+@blueprint.response(201, RecusalOut)
+@blueprint.alt_response(409, schema=ErrorOut, description="Scoring has closed")
+@_document_errors
+@juror_required
+def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
+    """Declare a conflict of interest: the juror will not score this nominee."""
+    award = _award(award_slug)
+    nominee = _nominee(award, nominee_slug)
+    try:
+        recusal = evaluations.declare_recusal(award, nominee, juror=current_user, **data)
+    except evaluations.EvaluationError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    return {"nominee": nominee.slug, "reason": recusal.reason, "declared_at": recusal.declared_at}

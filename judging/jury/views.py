@@ -1,12 +1,15 @@
-"""The juror's pages: the awards they judge (scoring comes with the evaluation pages)."""
+"""The juror's pages: their awards with progress, and the evaluation of each nominee."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from judging.auth.access import guard_blueprint
 from judging.extensions import db
-from judging.models import Award, JuryMember
+from judging.jury.forms import EvaluationForm, RecusalForm, read_scores
+from judging.models import Award, Nominee, utcnow
+from judging.services import evaluations
+from judging.services.evaluations import EvaluationError, EvaluationState, StaleVersion
 
 blueprint = Blueprint("jury", __name__)
 guard_blueprint(blueprint, "juror")
@@ -14,11 +17,163 @@ guard_blueprint(blueprint, "juror")
 
 @blueprint.get("/")
 def dashboard():
-    """The awards this juror judges."""
-    awards = db.session.scalars(
-        select(Award)
-        .join(JuryMember, JuryMember.award_id == Award.id)
-        .where(JuryMember.user_id == current_user.id)
-        .order_by(Award.title)
+    """The awards this juror judges, each with progress and the nominees in the juror's order."""
+    awards = evaluations.jurors_awards(current_user)
+    return render_template(
+        "jury/dashboard.html",
+        awards=[(award, evaluations.progress(award, juror=current_user)) for award in awards],
+        scoring_is_open=evaluations.scoring_is_open,
+        now=utcnow(),
     )
-    return render_template("jury/dashboard.html", awards=list(awards))
+
+
+def _award_and_nominee(slug: str, nominee_slug: str) -> tuple[Award, Nominee]:
+    award = db.one_or_404(select(Award).where(Award.slug == slug))
+    try:
+        evaluations.require_juror(award, current_user)
+    except EvaluationError:
+        abort(403, "You are not on the jury of this award.")
+    nominee = db.one_or_404(
+        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == nominee_slug)
+    )
+    return award, nominee
+
+
+def _page(
+    award, nominee, state: EvaluationState, *, form=None, errors=None, conflict=None, status=200
+):
+    progress = evaluations.progress(award, juror=current_user)
+    order = [row.nominee.slug for row in progress.rows]
+    here = order.index(nominee.slug)
+    total_weight = sum(c.weight for c in award.criteria) or 1
+    return render_template(
+        "jury/evaluate.html",
+        award=award,
+        nominee=nominee,
+        criteria=award.criteria,
+        weight_percent={c.slug: round(100 * c.weight / total_weight) for c in award.criteria},
+        state=state,
+        form=form or EvaluationForm(version=state.version, comment=state.comment),
+        recusal_form=RecusalForm(),
+        recusal=evaluations.active_recusal(nominee, current_user),
+        errors=errors or {},
+        conflict=conflict,
+        open=evaluations.scoring_is_open(award),
+        progress=progress,
+        position=here + 1,
+        previous=order[here - 1] if here > 0 else None,
+        next=order[here + 1] if here + 1 < len(order) else None,
+    ), status
+
+
+@blueprint.get("/awards/<slug>/nominees/<nominee_slug>")
+def evaluate(slug: str, nominee_slug: str):
+    """The nominee beside the form: a score per criterion, comments, submit."""
+    award, nominee = _award_and_nominee(slug, nominee_slug)
+    return _page(award, nominee, evaluations.my_evaluation(award, nominee, juror=current_user))
+
+
+@blueprint.post("/awards/<slug>/nominees/<nominee_slug>")
+def save(slug: str, nominee_slug: str):
+    """The same form without JavaScript: save the draft, or submit."""
+    award, nominee = _award_and_nominee(slug, nominee_slug)
+    form = EvaluationForm()
+    scores, comments, errors = read_scores(request.form, award.criteria)
+    posted = EvaluationState(
+        scores=scores,
+        criterion_comments=comments,
+        comment=form.comment.data or "",
+        submitted=form.action.data == "submit",
+        version=form.version.data or 0,
+    )
+    if not form.validate_on_submit() or errors:
+        flash("Some fields need attention; nothing was saved.", "error")
+        return _page(award, nominee, posted, form=form, errors=errors, status=422)
+    try:
+        state = evaluations.save_evaluation(
+            award,
+            nominee,
+            juror=current_user,
+            scores=scores,
+            comment=posted.comment,
+            criterion_comments=comments,
+            submitted=posted.submitted,
+            version=posted.version,
+        )
+    except StaleVersion as exc:
+        db.session.rollback()
+        # Keep what the juror typed; saving again now deliberately replaces the newer version.
+        form.version.data = exc.current.version
+        return _page(award, nominee, posted, form=form, conflict=exc.current, status=409)
+    except EvaluationError as exc:
+        db.session.rollback()
+        if exc.status == 422 and posted.submitted:
+            return _keep_as_draft(award, nominee, posted, form, exc)
+        flash(exc.message, "error")
+        return _page(award, nominee, posted, form=form, errors=exc.errors, status=exc.status)
+    db.session.commit()
+    if state.submitted:
+        flash(
+            f"Your evaluation of “{nominee.title}” is submitted. You can change it until "
+            "scoring closes.",
+            "success",
+        )
+        following = _next_to_do(award, nominee)
+        if following:
+            return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=following))
+        return redirect(url_for("jury.dashboard"))
+    flash("Draft saved.", "success")
+    return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
+
+
+def _keep_as_draft(award, nominee, posted: EvaluationState, form, refusal: EvaluationError):
+    """A submission refused for missing scores: keep what was typed as a draft, say what's
+    missing. Nothing the juror entered is lost."""
+    try:
+        state = evaluations.save_evaluation(
+            award,
+            nominee,
+            juror=current_user,
+            scores=posted.scores,
+            comment=posted.comment,
+            criterion_comments=posted.criterion_comments,
+            submitted=False,
+            version=posted.version,
+        )
+    except EvaluationError:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return _page(award, nominee, posted, form=form, errors=refusal.errors, status=422)
+    db.session.commit()
+    flash("Not submitted yet: score every criterion first. Your draft is saved.", "error")
+    form.version.data = state.version
+    return _page(award, nominee, state, form=form, errors=refusal.errors, status=422)
+
+
+def _next_to_do(award: Award, after: Nominee) -> str | None:
+    """The next nominee in the juror's order that is not yet submitted (wrapping round)."""
+    rows = evaluations.progress(award, juror=current_user).rows
+    here = next(i for i, row in enumerate(rows) if row.nominee.id == after.id)
+    for row in rows[here + 1 :] + rows[:here]:
+        if row.status in ("not started", "draft"):
+            return row.nominee.slug
+    return None
+
+
+@blueprint.post("/awards/<slug>/nominees/<nominee_slug>/recusal")
+def recuse(slug: str, nominee_slug: str):
+    """Declare a conflict of interest with this nominee."""
+    award, nominee = _award_and_nominee(slug, nominee_slug)
+    form = RecusalForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or "Say briefly why, for the record.", "error")
+        return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
+    try:
+        evaluations.declare_recusal(award, nominee, juror=current_user, reason=form.reason.data)
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
+    db.session.commit()
+    flash(f"Conflict of interest declared: you will not score “{nominee.title}”.", "success")
+    return redirect(url_for("jury.dashboard"))

@@ -3,7 +3,8 @@
 from sqlalchemy import func, select
 
 from judging.extensions import db
-from judging.models import Award, Nominee
+from judging.models import Award, Nominee, User
+from judging.services.audit import record_event
 
 
 def list_awards_with_counts() -> list[tuple[Award, int]]:
@@ -15,3 +16,31 @@ def list_awards_with_counts() -> list[tuple[Award, int]]:
         .order_by(Award.created_at.desc(), Award.id.desc())
     )
     return [(award, count) for award, count in rows]
+
+
+class TransitionError(Exception):
+    """The award is not in a state that allows this step."""
+
+
+# Which status each step leaves from, and where it goes.
+TRANSITIONS = {
+    "open_scoring": ({"draft", "closed"}, "scoring"),
+    "close_scoring": ({"scoring"}, "closed"),
+}
+
+
+def transition(award: Award, step: str, *, actor: User | None) -> None:
+    """Move the award through its lifecycle; every move is audited."""
+    sources, target = TRANSITIONS[step]
+    if award.status not in sources:
+        status = award.status.replace("_", " ")
+        raise TransitionError(f"{award.title} is {status}; it cannot go to {target} from there.")
+    before, award.status = award.status, target
+    db.session.flush()
+    record_event(
+        f"award.{step}", f"award:{award.slug}", {"before": before, "after": target}, actor=actor
+    )
+
+
+def award_by_slug(slug: str) -> Award | None:
+    return db.session.scalar(select(Award).where(Award.slug == slug))

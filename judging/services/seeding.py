@@ -198,7 +198,7 @@ def _seed_criteria(award: Award, entries: list[dict], report: SeedReport) -> Non
         db.session.scalars(
             select(Criterion.slug)
             .where(Criterion.award_id == award.id)
-            .where(exists().where(Score.criterion_id == Criterion.id))
+            .where(exists().where(Score.criterion_id == Criterion.id, Score.value.is_not(None)))
         )
     )
     locked_errors = []

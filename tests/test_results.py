@@ -1,0 +1,248 @@
+"""From stored scores to results: the leaderboard, exports, the results CLI and demo data."""
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import event, func, select
+
+from judging.extensions import db
+from judging.models import AuditEvent, CastingDecision, Evaluation, User
+from judging.services import demo, results
+
+from .conftest import csrf_token
+
+ALL = {"innovation": 8, "impact": 8, "person-centred": 8, "sustainability": 8, "transferability": 8}
+
+
+def scored(make_user, make_evaluation, award, table: dict[str, dict[str, int]]):
+    """{juror name: {nominee slug: same score on every criterion}}, all submitted."""
+    nominees = {n.slug: n for n in award.nominees}
+    jurors = {}
+    for name, row in table.items():
+        jurors[name] = make_user(name=name, awards=[award])
+        for slug, value in row.items():
+            make_evaluation(nominees[slug], jurors[name], dict.fromkeys(ALL, value), submitted=True)
+    return jurors
+
+
+def test_the_leaderboard_ranks_submitted_evaluations_only(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    scored(
+        make_user,
+        make_evaluation,
+        seeded_award,
+        {"Ann": {"evikomp": 10, "omapu": 4}, "Ben": {"evikomp": 9, "omapu": 6}},
+    )
+    draft_juror = make_user(awards=[seeded_award])
+    make_evaluation(
+        next(n for n in seeded_award.nominees if n.slug == "omapu"),
+        draft_juror,
+        dict.fromkeys(ALL, 10),
+    )  # a draft: must not count
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    assert "Provisional" in page
+    assert page.index("EVIKOMP") < page.index("Office to Support Ukrainian People")
+    assert "94.44" in page  # EVIKOMP: mean of 100 and 88.89
+    assert page.count('class="dot"') == 4  # the chart: one dot per juror total
+
+
+def test_switching_the_method(app, logged_in, seeded_award, make_user, make_evaluation):
+    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard?method=borda").get_data(
+        as_text=True
+    )
+    assert "Ranking: Borda count" in page
+    assert '<option value="borda" selected>' in page
+    unknown = client.get("/admin/awards/excellence-award/leaderboard?method=vibes")
+    assert "Ranking: Mean" in unknown.get_data(as_text=True)
+
+
+def test_results_json_has_the_documented_shape(
+    app, runner, seeded_award, make_user, make_evaluation
+):
+    scored(
+        make_user,
+        make_evaluation,
+        seeded_award,
+        {
+            "Ann": {"evikomp": 10, "omapu": 4, "konekta2": 7},
+            "Ben": {"evikomp": 9, "omapu": 6, "konekta2": 7},
+        },
+    )
+    result = runner.invoke(args=["results", "excellence-award", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["method"] == "mean"
+    first = document["nominees"][0]
+    assert {"rank", "slug", "title", "score", "tied"} <= set(first)
+    assert (first["rank"], first["slug"], first["score"], first["tied"]) == (
+        1,
+        "evikomp",
+        94.44,
+        False,
+    )
+    assert document["nominees"][2]["slug"] == "omapu"
+    assert document["nominees"][3]["score"] is None  # nobody evaluated it yet
+    assert "kendalls_w" in document["statistics"]
+    assert isinstance(document["flags"], list)
+
+
+def test_results_table_and_csv(app, runner, seeded_award, make_user, make_evaluation):
+    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
+    table = runner.invoke(args=["results", "excellence-award"]).output
+    assert "method: Mean" in table and "EVIKOMP" in table
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                runner.invoke(
+                    args=["results", "excellence-award", "--format", "csv", "--method", "median"]
+                ).output
+            )
+        )
+    )
+    assert rows[0]["slug"] == "evikomp" and rows[0]["rank"] == "1"
+    assert len(rows) == 13
+
+
+def test_results_of_an_unknown_award(app, runner):
+    result = runner.invoke(args=["results", "nope"])
+    assert result.exit_code == 1 and "No award with slug nope" in result.output
+
+
+def test_exports_from_the_admin_pages(app, logged_in, seeded_award, make_user, make_evaluation):
+    jurors = scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10}})
+    evaluation = db.session.scalar(select(Evaluation))
+    evaluation.comment = "Remarkable reach across 15 municipalities."
+    db.session.commit()
+    client, _ = logged_in(role="admin")
+    as_json = client.get("/admin/awards/excellence-award/results.json")
+    assert as_json.headers["Content-Disposition"].endswith('results-mean.json"')
+    assert as_json.json["nominees"][0]["slug"] == "evikomp"
+    scores_csv = client.get("/admin/awards/excellence-award/scores.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(scores_csv)))
+    assert len(rows) == 5  # one per criterion
+    assert rows[0]["juror"] == jurors["Ann"].name
+    assert rows[0]["comment"] == "Remarkable reach across 15 municipalities."
+    assert rows[0]["submitted"] == "True" and rows[0]["recused"] == "False"
+    scores_json = client.get("/admin/awards/excellence-award/scores.json").json
+    assert {r["criterion"] for r in scores_json} == set(ALL)
+
+
+def test_a_tie_can_be_resolved_by_a_recorded_casting_decision(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 9}})
+    client, admin = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    assert "Ties the rules cannot break" in page
+    token = csrf_token(client, "/admin/awards/excellence-award/leaderboard")
+    data = {
+        "csrf_token": token,
+        "method": "mean",
+        "prefix": "tie-0-",
+        "tied": ["evikomp", "omapu"],
+        "tie-0-order": ["omapu", "evikomp"],
+        "tie-0-reason": "OMAPU served more families this year.",
+    }
+    refused = client.post(
+        "/admin/awards/excellence-award/casting", data={**data, "tie-0-reason": ""}
+    )
+    assert refused.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(CastingDecision)) == 0
+    client.post("/admin/awards/excellence-award/casting", data=data)
+    decision = db.session.scalar(select(CastingDecision))
+    assert json.loads(decision.nominee_order) == ["omapu", "evikomp"]
+    assert decision.decided_by_id == admin.id
+    result, _ = results.compute(seeded_award)
+    assert [r.nominee for r in result.results[:2]] == ["omapu", "evikomp"]
+    assert not result.results[0].tied
+    assert db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "ranking.casting_decision")
+    )
+
+
+def test_a_casting_decision_must_order_exactly_the_tied_nominees(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 9}})
+    client, _ = logged_in(role="admin")
+    token = csrf_token(client, "/admin/awards/excellence-award/leaderboard")
+    client.post(
+        "/admin/awards/excellence-award/casting",
+        data={
+            "csrf_token": token,
+            "method": "mean",
+            "prefix": "tie-0-",
+            "tied": ["evikomp", "omapu"],
+            "tie-0-order": ["omapu", "omapu"],
+            "tie-0-reason": "x",
+        },
+    )
+    assert db.session.scalar(select(func.count()).select_from(CastingDecision)) == 0
+
+
+@pytest.fixture
+def count_queries(app):
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield counter
+    event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_the_ranking_reads_scores_in_a_bounded_number_of_queries(
+    app, seeded_award, make_user, make_evaluation, count_queries
+):
+    def queries_for(jurors: int) -> int:
+        for i in range(jurors):
+            juror = make_user(awards=[seeded_award])
+            for nominee in seeded_award.nominees[: 4 + i]:
+                make_evaluation(nominee, juror, dict.fromkeys(ALL, 5 + i % 5), submitted=True)
+        db.session.expire_all()
+        award = db.session.get(type(seeded_award), seeded_award.id)
+        count_queries["n"] = 0
+        result, lookups = results.compute(award)
+        results.as_json(award, result, lookups, results.juror_labels(award))
+        return count_queries["n"]
+
+    small = queries_for(1)
+    large = queries_for(6)
+    assert small == large <= 7
+
+
+def test_demo_data_fills_an_empty_award_and_comes_off_again(app, runner, seeded_award):
+    added = runner.invoke(args=["demo", "excellence-award"])
+    assert added.exit_code == 0, added.output
+    assert "added 155 demo evaluations by 12 demo jurors" in added.output
+    result, _ = results.compute(seeded_award)
+    assert result.winner is not None
+    assert any(f.kind == "outlier_juror" for f in result.flags)  # the harsh and lenient ones
+    names = db.session.scalars(select(User.name)).all()
+    assert len(names) == 12 and all(n.startswith("Demo juror") for n in names)
+
+    removed = runner.invoke(args=["demo", "excellence-award", "--remove"])
+    assert "removed 155 demo evaluations" in removed.output
+    assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_demo_data_is_refused_on_real_evaluations_or_published_results(
+    app, runner, seeded_award, make_user, make_evaluation
+):
+    make_evaluation(seeded_award.nominees[0], make_user(awards=[seeded_award]), {"impact": 5})
+    refused = runner.invoke(args=["demo", "excellence-award"])
+    assert refused.exit_code == 1 and "real evaluations" in refused.output
+    assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 1
+
+    seeded_award.status = "published"
+    db.session.commit()
+    with pytest.raises(demo.DemoError, match="published"):
+        demo.add_demo_data(seeded_award)
