@@ -36,9 +36,22 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", _skip_empty_autogenerate)
     conf_args.setdefault("compare_type", True)
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original; with foreign keys
+            # on, that DROP would cascade and delete every child row (an award's nominees...).
+            # The pragma only takes effect outside a transaction, hence before anything else.
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()  # end the transaction SQLAlchemy began, so Alembic owns the next
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"the migration left rows with broken foreign keys: {broken}")
 
 
 if context.is_offline_mode():
