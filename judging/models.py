@@ -54,6 +54,7 @@ class Award(Base):
             name="weights",
         ),
         CheckConstraint("quorum >= 1", name="quorum_positive"),
+        CheckConstraint("assignment_mode IN ('all', 'assigned')", name="assignment_mode"),
         CheckConstraint(
             "scoring_closes_at IS NULL OR scoring_opens_at IS NULL"
             " OR scoring_opens_at < scoring_closes_at",
@@ -78,6 +79,12 @@ class Award(Base):
     aggregation_method: Mapped[str] = mapped_column(String(20), default="mean")
     # Evaluations a nominee needs before its result is trusted (below it: flagged).
     quorum: Mapped[int] = mapped_column(default=3)
+    # Rules an administrator sets per award.
+    require_comment: Mapped[bool] = mapped_column(default=False)  # an overall comment to submit
+    blind: Mapped[bool] = mapped_column(default=True)  # jurors never see each other's work
+    # "all": every juror scores every nominee; "assigned": only their Assignment rows.
+    assignment_mode: Mapped[str] = mapped_column(String(10), default="all")
+    archived_at: Mapped[datetime | None]
     jury_weight: Mapped[int] = mapped_column(default=100)
     vote_weight: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -107,6 +114,10 @@ class Nominee(Base):
     country: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
+    # A withdrawn nominee leaves every aggregate and every juror's list, but is never deleted
+    # once evaluated.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
 
     award: Mapped[Award] = relationship(back_populates="nominees")
 
@@ -132,6 +143,7 @@ class Criterion(Base):
     scale_min: Mapped[int]
     scale_max: Mapped[int]
     position: Mapped[int] = mapped_column(default=0)
+    comment_required: Mapped[bool] = mapped_column(default=False)
 
     award: Mapped[Award] = relationship(back_populates="criteria")
 
@@ -251,6 +263,21 @@ class JuryMember(Base):
 
     award: Mapped[Award] = relationship()
     user: Mapped[User] = relationship()
+
+
+class Assignment(Base):
+    """Which juror evaluates which nominee, when an award does not give every juror all."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("nominee_id", "juror_id"),
+        Index("ix_assignment_juror_id", "juror_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nominee_id: Mapped[int] = mapped_column(ForeignKey("nominee.id", ondelete="CASCADE"))
+    juror_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Evaluation(Base):
