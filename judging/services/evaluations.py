@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from judging.extensions import db
 from judging.models import (
+    Assignment,
     Award,
     Criterion,
     Evaluation,
@@ -114,6 +115,30 @@ def require_scoring_open(award: Award) -> None:
         raise ScoringClosed("This award's scoring window is closed; nothing was saved.")
 
 
+def is_assigned(award: Award, nominee: Nominee, juror: User) -> bool:
+    """Every juror judges every nominee, unless the award assigns nominees to jurors."""
+    if award.assignment_mode != "assigned":
+        return True
+    return (
+        db.session.scalar(
+            select(Assignment.id).where(
+                Assignment.nominee_id == nominee.id, Assignment.juror_id == juror.id
+            )
+        )
+        is not None
+    )
+
+
+def juror_nominees(award: Award, juror: User) -> list[Nominee]:
+    """The nominees this juror is to judge: not withdrawn, and assigned if the award assigns."""
+    query = select(Nominee).where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
+    if award.assignment_mode == "assigned":
+        query = query.join(Assignment, Assignment.nominee_id == Nominee.id).where(
+            Assignment.juror_id == juror.id
+        )
+    return list(db.session.scalars(query.order_by(Nominee.position)))
+
+
 def active_recusal(nominee: Nominee, juror: User) -> Recusal | None:
     return db.session.scalar(
         select(Recusal).where(
@@ -161,6 +186,7 @@ def my_evaluation(award: Award, nominee: Nominee, *, juror: User) -> EvaluationS
 
 
 def _check_input(
+    award: Award,
     criteria: list[Criterion],
     scores: dict,
     criterion_comments: dict,
@@ -188,9 +214,15 @@ def _check_input(
     if len(comment) > COMMENT_MAX:
         errors["comment"] = [f"At most {COMMENT_MAX} characters."]
     if submitted and not errors:
-        missing = [c for c in criteria if c.slug not in scores]
-        for criterion in missing:
-            errors[f"scores.{criterion.slug}"] = ["Score this criterion before submitting."]
+        for criterion in criteria:
+            if criterion.slug not in scores:
+                errors[f"scores.{criterion.slug}"] = ["Score this criterion before submitting."]
+            elif criterion.comment_required and not criterion_comments.get(criterion.slug):
+                errors[f"criterion_comments.{criterion.slug}"] = [
+                    "This award asks for a comment on this criterion before submitting."
+                ]
+        if award.require_comment and not comment.strip():
+            errors["comment"] = ["This award asks for an overall comment before submitting."]
     if errors:
         raise EvaluationError("Some fields need attention; nothing was saved.", errors)
 
@@ -218,8 +250,12 @@ def save_evaluation(
         raise EvaluationError("This nominee is not in this award.")
     if active_recusal(nominee, juror):
         raise Recused("You declared a conflict of interest with this nominee; you cannot score it.")
+    if nominee.withdrawn_at is not None:
+        raise ScoringClosed("This nominee has been withdrawn from the award; nothing was saved.")
+    if not is_assigned(award, nominee, juror):
+        raise NotOnJury("This nominee is not assigned to you.")
     criteria = list(award.criteria)
-    _check_input(criteria, scores, criterion_comments, comment, submitted)
+    _check_input(award, criteria, scores, criterion_comments, comment, submitted)
 
     evaluation = _claim(award, nominee, juror, version)
     before = _state(evaluation) if evaluation.version > 1 or evaluation.scores else None
@@ -433,7 +469,7 @@ def progress(award: Award, *, juror: User) -> Progress:
         )
     )
     rows = []
-    for nominee in shuffled_for(juror, list(award.nominees)):
+    for nominee in shuffled_for(juror, juror_nominees(award, juror)):
         evaluation = evaluations.get(nominee.id)
         if nominee.id in recused:
             status = "conflict"

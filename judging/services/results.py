@@ -36,9 +36,12 @@ def _criteria(award: Award) -> list[Criterion]:
 
 
 def _nominees(award: Award) -> list[Nominee]:
+    """The nominees in the running: a withdrawn nominee leaves every aggregate."""
     return list(
         db.session.scalars(
-            select(Nominee).where(Nominee.award_id == award.id).order_by(Nominee.position)
+            select(Nominee)
+            .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
+            .order_by(Nominee.position)
         )
     )
 
@@ -76,13 +79,14 @@ def compute(award: Award, method: str | None = None) -> tuple[ranking.Ranking, d
 
     scores: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     for juror_id, nominee_id, criterion_id, value in score_rows(award):
-        scores[juror_id, nominee_id][slug_of_criterion[criterion_id]] = value
+        if nominee_id in slug_of_nominee:  # not withdrawn
+            scores[juror_id, nominee_id][slug_of_criterion[criterion_id]] = value
     evaluations = [
         ranking.Evaluation(juror_id, slug_of_nominee[nominee_id], values)
         for (juror_id, nominee_id), values in scores.items()
     ]
     recusals = [
-        (juror_id, slug_of_nominee[nominee_id])
+        (juror_id, slug_of_nominee.get(nominee_id))
         for juror_id, nominee_id in db.session.execute(
             select(Recusal.juror_id, Recusal.nominee_id)
             .join(Nominee, Nominee.id == Recusal.nominee_id)
@@ -242,6 +246,7 @@ def raw_scores(award: Award) -> list[dict]:
             User.name,
             User.email,
             Nominee.slug,
+            Nominee.withdrawn_at,
             Criterion.slug,
             Score.value,
             Score.comment,
@@ -254,7 +259,7 @@ def raw_scores(award: Award) -> list[dict]:
         .order_by(Nominee.position, User.name, Criterion.position)
     ).all()
     out = []
-    for evaluation, name, email, nominee, criterion, value, comment in rows:
+    for evaluation, name, email, nominee, withdrawn_at, criterion, value, comment in rows:
         out.append(
             {
                 "juror": name,
@@ -266,6 +271,7 @@ def raw_scores(award: Award) -> list[dict]:
                 "comment": evaluation.comment,
                 "submitted": evaluation.submitted_at is not None,
                 "recused": (evaluation.juror_id, evaluation.nominee_id) in recused,
+                "withdrawn": withdrawn_at is not None,
                 "version": evaluation.version,
             }
         )
@@ -284,6 +290,7 @@ def raw_scores_csv(rows: list[dict]) -> str:
         "comment",
         "submitted",
         "recused",
+        "withdrawn",
         "version",
     ]
     writer = csv.DictWriter(out, fieldnames=fields)
