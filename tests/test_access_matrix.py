@@ -130,6 +130,20 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/admin/awards/<slug>"): ADMINS,
     ("POST", "/admin/awards/<slug>/<any(open_scoring, close_scoring):step>"): ADMIN_ACTION,
     ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): ADMIN_ACTION,
+    # Setting up awards and their criteria.
+    ("GET", "/admin/awards/new"): ADMINS,
+    ("POST", "/admin/awards/new"): form_post(ADMINS),
+    ("GET", "/admin/awards/<slug>/settings"): ADMINS,
+    ("POST", "/admin/awards/<slug>/settings"): form_post(ADMINS),
+    ("POST", "/admin/awards/<slug>/archive"): ADMIN_ACTION,
+    ("GET", "/admin/awards/<slug>/criteria"): ADMINS,
+    ("POST", "/admin/awards/<slug>/criteria"): form_post(ADMINS),
+    ("GET", "/admin/awards/<slug>/criteria/<int:criterion_id>"): ADMINS,
+    ("POST", "/admin/awards/<slug>/criteria/<int:criterion_id>"): form_post(ADMINS),
+    ("POST", "/admin/awards/<slug>/criteria/<int:criterion_id>/delete"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/criteria/<int:criterion_id>/<any(up, down):direction>"): (
+        ADMIN_ACTION
+    ),
     # The ranking before publication: administrators only (jurors judge blind).
     ("GET", "/admin/awards/<slug>/leaderboard"): ADMINS,
     ("POST", "/admin/awards/<slug>/casting"): ADMIN_ACTION,
@@ -154,6 +168,7 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
         "role": "juror",
     },
     ("POST", "/admin/people/<int:user_id>/role"): {"role": "admin"},
+    ("POST", "/admin/awards/<slug>/<any(open_scoring, close_scoring):step>"): {"confirmed": "yes"},
     # No awards ticked: the juror is taken off every jury.
     ("POST", "/admin/people/<int:user_id>/awards"): {},
     ("POST", "/admin/settings"): {"require_admin_2fa": "off"},
@@ -190,6 +205,7 @@ URL_VALUES = {
     "token": "not-a-real-token-0123456789",
     "filename": "css/app.css",
     "fmt": "csv",
+    "direction": "down",
 }
 
 ID_ROUTES = sorted(rule for method, rule in MATRIX if "<int:user_id>" in rule)
@@ -289,6 +305,8 @@ def test_access(app, client, make_user, request, method, rule, persona, expected
         values["user_id"] = make_user(role="juror", invited=True).id
     if "recusal_id" in values:
         values["recusal_id"] = _recusal(make_user, award).id
+    if "criterion_id" in values:
+        values["criterion_id"] = award.criteria[0].id
     _become(persona, client, make_user, request)
 
     with app.test_request_context():

@@ -57,7 +57,23 @@ def events(prefix: str, *but: str) -> list[AuditEvent]:
 
 
 def step(client, name: str):
-    return client.post(f"{PAGE}/{name}", data={"csrf_token": csrf_token(client, PAGE)})
+    """Take a step through its confirmation page, as the admin does."""
+    return client.post(
+        f"{PAGE}/{name}", data={"csrf_token": csrf_token(client, PAGE), "confirmed": "yes"}
+    )
+
+
+def test_a_step_first_asks_for_confirmation_and_says_what_will_happen(admin_client, seeded_award):
+    seeded_award.status = "scoring"
+    db.session.commit()
+    response = admin_client.post(
+        f"{PAGE}/close_scoring", data={"csrf_token": csrf_token(admin_client, PAGE)}
+    )
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Close scoring?" in page
+    assert "no juror can save or change a score" in page
+    assert status_of(seeded_award) == "scoring"  # nothing happened yet
 
 
 def lift(client, recusal_id: int, reason: str, award: str = AWARD):

@@ -2,18 +2,23 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
     EmailField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from judging.models import ROLES
+from judging.ranking import METHOD_NAMES
 
 
 class CheckboxesField(SelectMultipleField):
@@ -68,3 +73,63 @@ class CastingForm(FlaskForm):
         validators=[DataRequired(), Length(max=2000)],
         description="Recorded with the decision and shown with the results.",
     )
+
+
+class AwardForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    slug = StringField(
+        "Short name in addresses",
+        validators=[Optional(), Length(max=80)],
+        description="Lower-case letters, digits and hyphens, as in /awards/excellence-award. "
+        "Left empty, it is made from the title. It cannot change later.",
+    )
+    description = TextAreaField("Description", validators=[Length(max=10_000)])
+    scoring_opens_at = DateTimeLocalField(
+        "Scoring opens (UTC)",
+        validators=[Optional()],
+        format="%Y-%m-%dT%H:%M",
+        description="Optional. Opening scoring is always your explicit action as well.",
+    )
+    scoring_closes_at = DateTimeLocalField(
+        "Scoring closes (UTC)",
+        validators=[Optional()],
+        format="%Y-%m-%dT%H:%M",
+        description="Optional. After it no juror can save, even before you close scoring.",
+    )
+    aggregation_method = SelectField(
+        "How scores are combined",
+        choices=[SelectChoice(k, v) for k, v in METHOD_NAMES.items()],
+        description="The leaderboard always shows the other methods beside it.",
+    )
+    quorum = IntegerField(
+        "Quorum",
+        validators=[InputRequired(), NumberRange(min=1, max=1000)],
+        default=3,
+        description="Evaluations a nominee needs; fewer is flagged before publication.",
+    )
+    require_comment = BooleanField("Jurors must write an overall comment to submit")
+    blind = BooleanField("Blind jury: jurors never see each other's scores", default=True)
+
+
+class CriterionForm(FlaskForm):
+    slug = StringField(
+        "Short name",
+        validators=[Optional(), Length(max=80)],
+        description="Left empty, it is made from the name.",
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    guidance = TextAreaField(
+        "Guidance for jurors",
+        validators=[Length(max=2000)],
+        description="One or two lines a juror can score against: what a low and a high score mean.",
+    )
+    weight = IntegerField(
+        "Weight", validators=[InputRequired(), NumberRange(min=1, max=1000)], default=10
+    )
+    scale_min = IntegerField(
+        "Lowest score", validators=[InputRequired(), NumberRange(0, 99)], default=1
+    )
+    scale_max = IntegerField(
+        "Highest score", validators=[InputRequired(), NumberRange(1, 100)], default=10
+    )
+    comment_required = BooleanField("Jurors must comment on this criterion to submit")

@@ -1,6 +1,6 @@
 """Administration: the awards overview, people (invitations, roles, jury), settings."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -68,24 +68,59 @@ def award(slug: str):
     )
 
 
+# What each step does, said on the confirmation page before it is taken.
+STEP_EXPLANATIONS = {
+    "open_scoring": (
+        "Open scoring",
+        [
+            "Every juror of this award can then score its nominees, until you close scoring "
+            "(or the scoring window set in the award's settings ends).",
+            "Weights and scales lock as soon as the first score is saved.",
+        ],
+        False,
+    ),
+    "close_scoring": (
+        "Close scoring",
+        [
+            "From then on no juror can save or change a score, and drafts not submitted by then "
+            "do not count.",
+            "You can reopen scoring later if needed; both steps are recorded in the audit log.",
+        ],
+        True,
+    ),
+}
+
+
 @blueprint.post("/awards/<slug>/<any(open_scoring, close_scoring):step>")
 def award_transition(slug: str, step: str):
-    """Open or close scoring (the confirmation on the page says what each does)."""
+    """Open or close scoring, after a confirmation page that says what will happen."""
     award = _award_or_404(slug)
-    if EmptyForm().validate_on_submit():
-        try:
-            transition(award, step, actor=current_user)
-        except TransitionError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                "Scoring is open: jurors can score."
-                if step == "open_scoring"
-                else "Scoring is closed: no more scores are accepted.",
-                "success",
-            )
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.award", slug=slug))
+    title, explanation, danger = STEP_EXPLANATIONS[step]
+    if request.form.get("confirmed") != "yes":
+        return render_template(
+            "admin/confirm.html",
+            award=award,
+            title=title,
+            explanation=explanation,
+            danger=danger,
+            form=form,
+        )
+    try:
+        transition(award, step, actor=current_user)
+    except TransitionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(
+            "Scoring is open: jurors can score."
+            if step == "open_scoring"
+            else "Scoring is closed: no more scores are accepted.",
+            "success",
+        )
     return redirect(url_for("admin.award", slug=slug))
 
 

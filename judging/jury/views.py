@@ -56,6 +56,7 @@ def _page(
         form=form or EvaluationForm(version=state.version, comment=state.comment),
         recusal_form=RecusalForm(),
         recusal=evaluations.active_recusal(nominee, current_user),
+        fellow_totals=evaluations.fellow_totals(award, nominee, juror=current_user),
         errors=errors or {},
         conflict=conflict,
         open=evaluations.scoring_is_open(award),

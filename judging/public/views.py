@@ -13,7 +13,8 @@ blueprint = Blueprint("public", __name__)
 @blueprint.get("/")
 def home():
     """The awards, newest first."""
-    return render_template("public/home.html", awards=list_awards_with_counts())
+    current = [(a, n) for a, n in list_awards_with_counts() if a.archived_at is None]
+    return render_template("public/home.html", awards=current)
 
 
 @blueprint.get("/awards/<slug>")

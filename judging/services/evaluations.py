@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from judging import ranking
 from judging.extensions import db
 from judging.models import (
     Assignment,
@@ -491,7 +492,7 @@ def jurors_awards(juror: User) -> list[Award]:
         db.session.scalars(
             select(Award)
             .join(JuryMember, JuryMember.award_id == Award.id)
-            .where(JuryMember.user_id == juror.id)
+            .where(JuryMember.user_id == juror.id, Award.archived_at.is_(None))
             .order_by(Award.title)
         )
     )
@@ -504,3 +505,32 @@ def recusal_count(award: Award) -> int:
         .join(Nominee, Nominee.id == Recusal.nominee_id)
         .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
     )
+
+
+def fellow_totals(award: Award, nominee: Nominee, *, juror: User) -> list[float] | None:
+    """Other jurors' submitted totals for the nominee (0-100, without names), for an award that
+    is not blind, once this juror has submitted their own; None when they may not see them."""
+    if award.blind:
+        return None
+    own = _evaluation(award, nominee, juror)
+    if own is None or own.submitted_at is None:
+        return None
+    criteria = [
+        ranking.Criterion(c.slug, c.weight, c.scale_min, c.scale_max) for c in award.criteria
+    ]
+    slugs = {c.id: c.slug for c in award.criteria}
+    scores: dict[int, dict[str, int]] = {}
+    for juror_id, criterion_id, value in db.session.execute(
+        select(Evaluation.juror_id, Score.criterion_id, Score.value)
+        .join(Score, Score.evaluation_id == Evaluation.id)
+        .where(
+            Evaluation.award_id == award.id,
+            Evaluation.nominee_id == nominee.id,
+            Evaluation.juror_id != juror.id,
+            Evaluation.submitted_at.is_not(None),
+            Score.value.is_not(None),
+        )
+    ):
+        scores.setdefault(juror_id, {})[slugs[criterion_id]] = value
+    totals = (ranking.juror_total(criteria, s) for s in scores.values())
+    return sorted((t for t in totals if t is not None), reverse=True)

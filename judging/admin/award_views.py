@@ -1,0 +1,194 @@
+"""Setting up awards: create, edit and archive them, and their criteria."""
+
+from flask import flash, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from judging.admin.forms import AwardForm, CriterionForm
+from judging.admin.views import blueprint
+from judging.auth.forms import EmptyForm
+from judging.extensions import db
+from judging.forms import render_form
+from judging.models import Award, Criterion
+from judging.services import award_setup
+from judging.services.award_setup import CriterionInput, SetupError
+
+
+def _award(slug: str) -> Award:
+    return db.one_or_404(select(Award).where(Award.slug == slug))
+
+
+def _award_values(form: AwardForm) -> dict:
+    return {
+        "title": form.title.data.strip(),
+        "description": (form.description.data or "").strip(),
+        "scoring_opens_at": form.scoring_opens_at.data,
+        "scoring_closes_at": form.scoring_closes_at.data,
+        "aggregation_method": form.aggregation_method.data,
+        "quorum": form.quorum.data,
+        "require_comment": form.require_comment.data,
+        "blind": form.blind.data,
+    }
+
+
+def _attach(form, exc: SetupError) -> None:
+    for name, messages in exc.errors.items():
+        getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+
+
+@blueprint.route("/awards/new", methods=["GET", "POST"])
+def new_award():
+    """A new award, in preparation: its criteria, nominees and jury come next."""
+    form = AwardForm()
+    if form.validate_on_submit():
+        try:
+            award = award_setup.create_award(
+                (form.slug.data or "").strip(), _award_values(form), actor=current_user
+            )
+        except SetupError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash(f"“{award.title}” is created. Add its criteria next.", "success")
+            return redirect(url_for("admin.criteria", slug=award.slug))
+    return render_form("admin/award_form.html", form, award=None)
+
+
+@blueprint.route("/awards/<slug>/settings", methods=["GET", "POST"])
+def award_settings(slug: str):
+    """The award's title, description, scoring window and rules."""
+    award = _award(slug)
+    form = AwardForm(obj=award)
+    if form.validate_on_submit():
+        try:
+            changed = award_setup.update_award(award, _award_values(form), actor=current_user)
+        except SetupError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash("Settings saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("admin.award", slug=slug))
+    return render_form("admin/award_form.html", form, award=award, archive_form=EmptyForm())
+
+
+@blueprint.post("/awards/<slug>/archive")
+def archive_award(slug: str):
+    """Archive the award (or bring it back): it leaves the lists; nothing is deleted."""
+    award = _award(slug)
+    if EmptyForm().validate_on_submit():
+        try:
+            award_setup.set_archived(award, award.archived_at is None, actor=current_user)
+        except SetupError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("Archived." if award.archived_at else "Back among the current awards.", "success")
+    return redirect(url_for("admin.award", slug=slug))
+
+
+def _criteria_page(award: Award, form: CriterionForm, editing: Criterion | None = None):
+    total = sum(c.weight for c in award.criteria) or 1
+    return render_form(
+        "admin/criteria.html",
+        form,
+        award=award,
+        criteria=award.criteria,
+        percent={c.id: round(100 * c.weight / total, 1) for c in award.criteria},
+        locked=award_setup.scores_exist(award),
+        editing=editing,
+        action_form=EmptyForm(),
+    )
+
+
+def _criterion_input(form: CriterionForm, slug: str) -> CriterionInput:
+    return CriterionInput(
+        slug=slug,
+        name=form.name.data.strip(),
+        guidance=(form.guidance.data or "").strip(),
+        weight=form.weight.data,
+        scale_min=form.scale_min.data,
+        scale_max=form.scale_max.data,
+        comment_required=form.comment_required.data,
+    )
+
+
+@blueprint.route("/awards/<slug>/criteria", methods=["GET", "POST"])
+def criteria(slug: str):
+    """The criteria with their weights as shares of the total; a form to add one."""
+    award = _award(slug)
+    form = CriterionForm()
+    if form.validate_on_submit():
+        new_slug = (form.slug.data or "").strip() or award_setup.slugify(form.name.data)
+        try:
+            award_setup.save_criterion(award, _criterion_input(form, new_slug), actor=current_user)
+        except SetupError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Criterion “{form.name.data}” added.", "success")
+            return redirect(url_for("admin.criteria", slug=slug))
+    return _criteria_page(award, form)
+
+
+def _criterion(award: Award, criterion_id: int) -> Criterion:
+    return db.one_or_404(
+        select(Criterion).where(Criterion.id == criterion_id, Criterion.award_id == award.id)
+    )
+
+
+@blueprint.route("/awards/<slug>/criteria/<int:criterion_id>", methods=["GET", "POST"])
+def edit_criterion(slug: str, criterion_id: int):
+    """Change a criterion: wording always; weight and scale only before any score."""
+    award = _award(slug)
+    criterion = _criterion(award, criterion_id)
+    form = CriterionForm(obj=criterion)
+    if form.validate_on_submit():
+        try:
+            award_setup.save_criterion(
+                award,
+                _criterion_input(form, criterion.slug),
+                actor=current_user,
+                criterion=criterion,
+            )
+        except SetupError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Criterion “{criterion.name}” saved.", "success")
+            return redirect(url_for("admin.criteria", slug=slug))
+    return _criteria_page(award, form, editing=criterion)
+
+
+@blueprint.post("/awards/<slug>/criteria/<int:criterion_id>/delete")
+def delete_criterion(slug: str, criterion_id: int):
+    """Remove a criterion, before any juror has scored the award."""
+    award = _award(slug)
+    criterion = _criterion(award, criterion_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            award_setup.delete_criterion(award, criterion, actor=current_user)
+        except SetupError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"Criterion “{criterion.name}” removed.", "success")
+    return redirect(url_for("admin.criteria", slug=slug))
+
+
+@blueprint.post("/awards/<slug>/criteria/<int:criterion_id>/<any(up, down):direction>")
+def move_criterion(slug: str, criterion_id: int, direction: str):
+    """Move a criterion up or down in the order jurors see."""
+    award = _award(slug)
+    criterion = _criterion(award, criterion_id)
+    if EmptyForm().validate_on_submit():
+        award_setup.move_criterion(
+            award, criterion, -1 if direction == "up" else 1, actor=current_user
+        )
+        db.session.commit()
+    return redirect(url_for("admin.criteria", slug=slug) + f"#criterion-{criterion.id}")

@@ -1,0 +1,253 @@
+"""Setting up awards and criteria from the admin pages, with the locking rules."""
+
+import pytest
+from sqlalchemy import func, select
+
+from judging.extensions import db
+from judging.models import AuditEvent, Award, Criterion
+
+from .conftest import csrf_token
+from .test_evaluations import draft, put_evaluation
+
+AWARD_FIELDS = {
+    "title": "Young Innovators Award",
+    "description": "For projects led by people under 30.",
+    "aggregation_method": "mean",
+    "quorum": "3",
+    "blind": "y",
+}
+
+
+def post(client, url, **data):
+    return client.post(url, data={"csrf_token": csrf_token(client, "/admin/"), **data})
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+@pytest.fixture
+def admin_client(logged_in):
+    return logged_in(role="admin")[0]
+
+
+def test_an_admin_creates_an_award_from_scratch(app, admin_client):
+    response = post(
+        admin_client, "/admin/awards/new", **AWARD_FIELDS, scoring_closes_at="2030-06-30T17:00"
+    )
+    assert response.location == "/admin/awards/young-innovators-award/criteria"
+    award = db.session.scalar(select(Award))
+    assert (award.slug, award.status, award.quorum, award.blind) == (
+        "young-innovators-award",
+        "draft",
+        3,
+        True,
+    )
+    assert award.scoring_closes_at.isoformat() == "2030-06-30T17:00:00"
+    assert events("award.created")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_message"),
+    [
+        ({"slug": "Young Innovators"}, "Lower-case letters, digits and single hyphens only."),
+        ({"title": ""}, "This field is required."),
+        ({"quorum": "0"}, "Number must be between 1 and 1000."),
+        (
+            {"scoring_opens_at": "2030-07-01T09:00", "scoring_closes_at": "2030-06-30T17:00"},
+            "Must be after the opening time.",
+        ),
+        ({"aggregation_method": "vibes"}, "Not a valid choice"),
+    ],
+)
+def test_a_bad_award_form_names_the_field_and_writes_nothing(
+    app, admin_client, changes, field_message
+):
+    response = post(admin_client, "/admin/awards/new", **{**AWARD_FIELDS, **changes})
+    assert response.status_code == 422
+    assert field_message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Award)) == 0
+
+
+def test_an_award_slug_is_unique(app, admin_client, seeded_award):
+    response = post(
+        admin_client, "/admin/awards/new", **{**AWARD_FIELDS, "slug": "excellence-award"}
+    )
+    assert response.status_code == 422
+    assert "Another award already uses “excellence-award”." in response.get_data(as_text=True)
+
+
+def test_editing_the_settings_is_audited_with_before_and_after(app, admin_client, seeded_award):
+    post(
+        admin_client,
+        "/admin/awards/excellence-award/settings",
+        title=seeded_award.title,
+        description="New text.",
+        aggregation_method="median",
+        quorum="5",
+    )
+    db.session.refresh(seeded_award)
+    assert (seeded_award.aggregation_method, seeded_award.quorum) == ("median", 5)
+    [event] = events("award.updated")
+    assert '"aggregation_method":{"after":"median","before":"mean"}' in event.payload
+
+
+def test_archiving_needs_scoring_closed_and_hides_the_award(
+    app, admin_client, client, seeded_award
+):
+    seeded_award.status = "scoring"
+    db.session.commit()
+    post(admin_client, "/admin/awards/excellence-award/archive")
+    db.session.refresh(seeded_award)
+    assert seeded_award.archived_at is None
+
+    seeded_award.status = "closed"
+    db.session.commit()
+    post(admin_client, "/admin/awards/excellence-award/archive")
+    db.session.refresh(seeded_award)
+    assert seeded_award.archived_at is not None
+    assert "Excellence Award" not in client.get("/").get_data(as_text=True)
+    assert client.get("/awards/excellence-award").status_code == 200  # nothing is deleted
+    assert "Archived awards (1)" in admin_client.get("/admin/").get_data(as_text=True)
+
+
+def test_criteria_show_their_weights_as_shares_of_the_total(app, admin_client, seeded_award):
+    page = admin_client.get("/admin/awards/excellence-award/criteria").get_data(as_text=True)
+    assert "<strong>25.0%</strong>" in page and "<strong>15.0%</strong>" in page
+
+
+def test_adding_editing_moving_and_removing_a_criterion(app, admin_client, seeded_award):
+    url = "/admin/awards/excellence-award/criteria"
+    post(
+        admin_client,
+        url,
+        name="Value for money",
+        guidance="Cost per person reached.",
+        weight="10",
+        scale_min="1",
+        scale_max="5",
+        comment_required="y",
+    )
+    criterion = db.session.scalar(select(Criterion).where(Criterion.slug == "value-for-money"))
+    assert (
+        criterion.weight,
+        criterion.scale_max,
+        criterion.position,
+        criterion.comment_required,
+    ) == (10, 5, 5, True)
+    post(
+        admin_client,
+        f"{url}/{criterion.id}",
+        name="Value for money",
+        guidance="Better.",
+        weight="20",
+        scale_min="1",
+        scale_max="5",
+    )
+    db.session.refresh(criterion)
+    assert (criterion.weight, criterion.guidance) == (20, "Better.")
+    post(admin_client, f"{url}/{criterion.id}/up")
+    db.session.refresh(criterion)
+    assert criterion.position == 4
+    criterion_id = criterion.id
+    post(admin_client, f"{url}/{criterion_id}/delete")
+    db.session.expire_all()
+    assert db.session.scalar(select(Criterion).where(Criterion.id == criterion_id)) is None
+    assert [
+        e.action
+        for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        if e.action.startswith("criterion.")
+    ] == ["criterion.created", "criterion.updated", "criterion.moved", "criterion.deleted"]
+
+
+def test_once_scored_weights_and_scales_lock_but_wording_does_not(
+    app, admin_client, seeded_award, make_user, make_evaluation
+):
+    make_evaluation(seeded_award.nominees[0], make_user(awards=[seeded_award]), {"impact": 6})
+    impact = next(c for c in seeded_award.criteria if c.slug == "impact")
+    url = f"/admin/awards/excellence-award/criteria/{impact.id}"
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "weights and scales are locked" in page
+
+    refused = post(
+        admin_client,
+        url,
+        name="Impact",
+        guidance=impact.guidance,
+        weight="40",
+        scale_min="1",
+        scale_max="10",
+    )
+    assert refused.status_code == 422
+    assert "Locked: jurors have already scored this award." in refused.get_data(as_text=True)
+    db.session.refresh(impact)
+    assert impact.weight == 25
+
+    post(
+        admin_client,
+        url,
+        name="Impact on people's lives",
+        guidance="Clearer.",
+        weight="25",
+        scale_min="1",
+        scale_max="10",
+    )
+    db.session.refresh(impact)
+    assert (impact.name, impact.guidance) == ("Impact on people's lives", "Clearer.")
+    assert (
+        post(
+            admin_client,
+            "/admin/awards/excellence-award/criteria",
+            name="New",
+            weight="5",
+            scale_min="1",
+            scale_max="10",
+        ).status_code
+        == 422
+    )
+    post(admin_client, f"{url}/delete")
+    assert db.session.get(Criterion, impact.id) is not None
+
+
+def test_required_comments_are_enforced_when_submitting(app, logged_in, seeded_award):
+    seeded_award.status = "scoring"
+    seeded_award.require_comment = True
+    impact = next(c for c in seeded_award.criteria if c.slug == "impact")
+    impact.comment_required = True
+    db.session.commit()
+    client, _ = logged_in(awards=[seeded_award])
+    scores = {c.slug: 7 for c in seeded_award.criteria}
+    response = put_evaluation(client, {**draft(scores), "submitted": True})
+    assert response.status_code == 422
+    errors = response.json["errors"]
+    assert set(errors) == {"comment", "criterion_comments.impact"}
+    ok = put_evaluation(
+        client,
+        {
+            **draft(scores),
+            "submitted": True,
+            "comment": "Strong.",
+            "criterion_comments": {"impact": "Evidence from 3 audits."},
+        },
+    )
+    assert ok.status_code == 200 and ok.json["submitted"]
+
+
+def test_a_blind_jury_never_shows_other_jurors_totals_and_an_open_one_does_after_submitting(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    seeded_award.status = "scoring"
+    db.session.commit()
+    nominee = next(n for n in seeded_award.nominees if n.slug == "evikomp")
+    other = make_user(awards=[seeded_award])
+    make_evaluation(nominee, other, {c.slug: 10 for c in seeded_award.criteria}, submitted=True)
+    client, me = logged_in(awards=[seeded_award])
+    url = "/jury/awards/excellence-award/nominees/evikomp"
+    make_evaluation(nominee, me, {c.slug: 5 for c in seeded_award.criteria}, submitted=True)
+    assert "other jurors' totals" not in client.get(url).get_data(as_text=True)
+
+    seeded_award.blind = False
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "The other jurors' totals" in page
+    assert '<span class="chip">100</span>' in page
