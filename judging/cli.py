@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from judging import ranking
 from judging.extensions import db
-from judging.models import ROLES, User
+from judging.models import ROLES, AuditEvent, User
 from judging.passwords import app_passwords
-from judging.services import demo, results
+from judging.services import demo, publication, results
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password
+from judging.services.audit import first_broken_event
 from judging.services.awards import TransitionError, award_by_slug, transition
 from judging.services.notifications import invitation_link
 from judging.services.seeding import SeedError, read_shortlist, seed_shortlist
@@ -139,6 +140,27 @@ def close_command(slug: str) -> None:
     _transition(slug, "close_scoring")
 
 
+@award.command("publish")
+@click.argument("slug")
+@click.option(
+    "--override-reason",
+    default="",
+    help="Publish despite the review's blockers, for this recorded reason.",
+)
+def publish_command(slug: str, override_reason: str) -> None:
+    """Publish the results: a frozen snapshot with its SHA-256 digest."""
+    found = award_by_slug(slug)
+    if found is None:
+        raise click.ClickException(f"No award with slug {slug}.")
+    try:
+        snapshot = publication.publish(found, actor=None, override_reason=override_reason)
+    except publication.PublishError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{slug} is published; digest sha256:{snapshot.digest}")
+
+
 @click.command("results")
 @click.argument("slug")
 @click.option(
@@ -154,11 +176,19 @@ def close_command(slug: str) -> None:
     default=None,
     help="How to aggregate (default: the award's own method).",
 )
-def results_command(slug: str, fmt: str, method: str | None) -> None:
-    """Print the award's ranking with its statistics and flags."""
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Recompute the published results from the stored scores and compare the digests.",
+)
+def results_command(slug: str, fmt: str, method: str | None, verify: bool) -> None:
+    """Print the award's ranking with its statistics and flags (or --verify the published)."""
     found = award_by_slug(slug)
     if found is None:
         raise click.ClickException(f"No award with slug {slug}.")
+    if verify:
+        _verify(found)
+        return
     result, lookups = results.compute(found, method)
     document = results.as_json(found, result, lookups, results.juror_labels(found))
     if fmt == "json":
@@ -167,6 +197,35 @@ def results_command(slug: str, fmt: str, method: str | None) -> None:
         click.echo(results.as_csv(document), nl=False)
     else:
         click.echo(results.as_table(document), nl=False)
+
+
+def _verify(found) -> None:
+    try:
+        check = publication.verify(found)
+    except publication.PublishError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"published:  sha256:{check.stored}")
+    click.echo(f"recomputed: sha256:{check.recomputed}")
+    if not check.ok:
+        for line in check.differences:
+            click.echo(f"  - {line}", err=True)
+        raise click.ClickException("the published results do NOT match the stored scores")
+    click.echo("OK: the published results match the stored scores")
+
+
+audit = AppGroup("audit", help="The audit ledger.")
+
+
+@audit.command("verify")
+def audit_verify_command() -> None:
+    """Check the whole hash chain of the audit ledger; name the first broken event."""
+    events = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    broken = first_broken_event(events)
+    if broken is not None:
+        raise click.ClickException(
+            f"the audit chain is broken at event {broken.id} ({broken.action}, {broken.at})"
+        )
+    click.echo(f"OK: {len(events)} audit events, chain intact")
 
 
 @click.command("demo")
@@ -196,3 +255,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(award)
     app.cli.add_command(results_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(audit)

@@ -386,6 +386,30 @@ class CastingDecision(Base):
     decided_by: Mapped[User] = relationship()
 
 
+class ResultSnapshot(Base):
+    """Published results, frozen: canonical JSON and its SHA-256 digest.
+
+    Recomputing the ranking from the stored scores must reproduce the digest exactly
+    (`flask results SLUG --verify`).
+    """
+
+    __tablename__ = "result_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id", ondelete="RESTRICT"), unique=True)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    method: Mapped[str] = mapped_column(String(20))
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON
+    digest: Mapped[str] = mapped_column(String(64))
+    # Publishing despite blockers needs a written reason, kept here and in the audit log.
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+
+    award: Mapped[Award] = relationship()
+
+
 class AuditEvent(Base):
     """One entry of the append-only ledger; each holds the hash of the one before it."""
 

@@ -32,7 +32,8 @@ METHOD_NAMES = {
     "borda": "Borda count",
 }
 TRIM_FROM = 5  # evaluations a nominee needs before its highest and lowest totals are dropped
-EPSILON = 1e-9  # scores this close are equal (float noise, not a difference)
+EPSILON = 1e-9  # float noise, not a difference (ties are judged to 6 decimal places)
+MISSING = -1.0  # a tie-break value that does not exist sorts below every real one (all >= 0)
 
 Juror = Hashable
 
@@ -346,7 +347,7 @@ def _result(nominee, per_juror, criterion_values, by_method, method, firsts, hea
 
 def _heaviest_mean(result: NomineeResult, heaviest: tuple[str, ...]) -> float:
     values = [result.criterion_means[s] for s in heaviest if s in result.criterion_means]
-    return sum(values) / len(values) if values else -math.inf
+    return sum(values) / len(values) if values else MISSING
 
 
 TIE_BREAKS = ("median", "first places", "heaviest criteria")
@@ -355,7 +356,7 @@ TIE_BREAKS = ("median", "first places", "heaviest criteria")
 def _tie_keys(result: NomineeResult, heaviest: tuple[str, ...]) -> tuple[float, float, float]:
     """The values TIE_BREAKS compare, higher first."""
     return (
-        result.median if result.median is not None else -math.inf,
+        result.median if result.median is not None else MISSING,
         float(result.first_places),
         _heaviest_mean(result, heaviest),
     )
@@ -364,9 +365,9 @@ def _tie_keys(result: NomineeResult, heaviest: tuple[str, ...]) -> tuple[float, 
 def _runs(items: list[str], value: dict[str, float]) -> list[list[str]]:
     """Consecutive items (already sorted by `value`, highest first) with equal values.
 
-    Equal means equal to 9 decimal places: float noise is not a difference between nominees.
+    Equal means equal to 6 decimal places: float noise is not a difference between nominees.
     """
-    return [list(run) for _, run in itertools.groupby(items, key=lambda i: round(value[i], 9))]
+    return [list(run) for _, run in itertools.groupby(items, key=lambda i: round(value[i] * 1e6))]
 
 
 class Placement(NamedTuple):

@@ -33,17 +33,38 @@ PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = Passwords(FAST_ARGON2).hash(PASSWORD)
 
 ENGINES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-# Tests marked browser or one_engine are about the app, not the database: they run once, on
-# PostgreSQL when it is there (as in production and CI), else on SQLite.
-PREFERRED_ENGINE = ENGINES[-1]
+# Which engines a test runs on. The modules in EVERY_ENGINE are about what the database does
+# (constraints, migrations, transactions, concurrency, the queries behind results): they run on
+# SQLite and PostgreSQL. Browser journeys run once, on PostgreSQL when it is there (as in
+# production and CI). Every other test is about the app, not the database, and runs once on
+# SQLite, the quicker of the two: the suite stays within a few minutes.
+EVERY_ENGINE = {
+    "test_database",
+    "test_migrations",
+    "test_seed",
+    "test_concurrency",
+    "test_evaluations",
+    "test_results",
+    "test_publication",
+    "test_audit",
+    "test_admin_nominees",
+    "test_config",
+}
+
+
+def _engines_for(item) -> set[str]:
+    if item.get_closest_marker("browser"):
+        return {ENGINES[-1]}
+    if item.module.__name__.rpartition(".")[2] in EVERY_ENGINE:
+        return set(ENGINES)
+    return {"sqlite"}
 
 
 def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     for item in items:
         engine = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
-        once = item.get_closest_marker("browser") or item.get_closest_marker("one_engine")
-        (drop if once and engine and engine != PREFERRED_ENGINE else keep).append(item)
+        (drop if engine and engine not in _engines_for(item) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -311,8 +332,10 @@ def browser():
         if IN_CI:
             pytest.fail(message)  # in CI a browser test may never be skipped
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait up to 15 s: a shared CI machine can be slow for a moment.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser

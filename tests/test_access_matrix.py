@@ -120,6 +120,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # The jury's pages and their JSON API.
     ("GET", "/jury/"): JURORS,
     ("GET", "/jury/awards/<slug>/nominees/<nominee_slug>"): AWARD_JURY,
+    ("GET", "/jury/awards/<slug>/nominees/<nominee_slug>/history"): AWARD_JURY,
     ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>"): AWARD_JURY_ACTION,
     ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>/recusal"): AWARD_JURY_ACTION,
     ("GET", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation"): AWARD_JURY_API,
@@ -130,6 +131,33 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/admin/awards/<slug>"): ADMINS,
     ("POST", "/admin/awards/<slug>/<any(open_scoring, close_scoring):step>"): ADMIN_ACTION,
     ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): ADMIN_ACTION,
+    # An award's jury, its assignment, progress and reminders.
+    ("GET", "/admin/awards/<slug>/jury"): ADMINS,
+    ("POST", "/admin/awards/<slug>/jury/add"): form_post(ADMINS),
+    ("POST", "/admin/awards/<slug>/jury/<int:user_id>/remove"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/jury/mode"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/jury/generate"): form_post(ADMINS),
+    ("POST", "/admin/awards/<slug>/jury/assignment"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/jury/remind"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/jury/<int:user_id>/remind"): ADMIN_ACTION,
+    # Results: before publication only administrators see them (provisional).
+    ("GET", "/awards/<slug>/results"): outcomes(
+        anonymous=NOT_FOUND,
+        juror=NOT_FOUND,
+        other_juror=NOT_FOUND,
+        deactivated=NOT_FOUND,
+        admin=OK,
+    ),
+    ("GET", "/api/v1/awards/<award_slug>/results"): outcomes(
+        anonymous=NOT_FOUND,
+        juror=NOT_FOUND,
+        other_juror=NOT_FOUND,
+        deactivated=NOT_FOUND,
+        admin=OK,
+    ),
+    ("GET", "/admin/awards/<slug>/review"): ADMINS,
+    ("GET", "/admin/audit"): ADMINS,
+    ("POST", "/admin/awards/<slug>/publish"): form_post(ADMINS),
     # Setting up awards and their criteria.
     ("GET", "/admin/awards/new"): ADMINS,
     ("POST", "/admin/awards/new"): form_post(ADMINS),
@@ -144,11 +172,35 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/awards/<slug>/criteria/<int:criterion_id>/<any(up, down):direction>"): (
         ADMIN_ACTION
     ),
+    # An award's nominees.
+    ("GET", "/admin/awards/<slug>/nominees"): ADMINS,
+    ("GET", "/admin/awards/<slug>/nominees/new"): ADMINS,
+    ("POST", "/admin/awards/<slug>/nominees/new"): ADMIN_ACTION,
+    ("GET", "/admin/awards/<slug>/nominees/<nominee_slug>/edit"): ADMINS,
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/edit"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/<any(up, down):direction>"): (
+        ADMIN_ACTION
+    ),
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/withdraw"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/reinstate"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/delete"): ADMIN_ACTION,
+    ("GET", "/admin/awards/<slug>/nominees/import"): ADMINS,
+    # The preview: a page, nothing written.
+    ("POST", "/admin/awards/<slug>/nominees/import"): ADMINS,
+    ("POST", "/admin/awards/<slug>/nominees/import/confirm"): ADMIN_ACTION,
     # The ranking before publication: administrators only (jurors judge blind).
     ("GET", "/admin/awards/<slug>/leaderboard"): ADMINS,
     ("POST", "/admin/awards/<slug>/casting"): ADMIN_ACTION,
     ("GET", "/admin/awards/<slug>/results.<any(json, csv):fmt>"): ADMINS,
     ("GET", "/admin/awards/<slug>/scores.<any(json, csv):fmt>"): ADMINS,
+    # Ceremony mode. The presenter's page rehearses the provisional ranking before publication;
+    # the certificate waits for published results (404 before, as here); the printable sheet is
+    # shown exactly when the results page is (before publication: to administrators only).
+    ("GET", "/admin/awards/<slug>/present"): ADMINS,
+    ("GET", "/admin/awards/<slug>/certificate"): {**ADMINS, "admin": NOT_FOUND},
+    ("GET", "/awards/<slug>/results/sheet"): outcomes(
+        anonymous=NOT_FOUND, juror=NOT_FOUND, other_juror=NOT_FOUND, deactivated=NOT_FOUND, admin=OK
+    ),
     ("GET", "/admin/people"): ADMINS,
     ("POST", "/admin/people/invite"): ADMIN_ACTION,
     ("POST", "/admin/people/<int:user_id>/resend"): ADMIN_ACTION,
@@ -159,6 +211,14 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/admin/settings"): ADMINS,
     ("POST", "/admin/settings"): ADMIN_ACTION,
 }
+
+NEW_NOMINEE = {
+    "title": "Repair Café",
+    "organisation": "City of Ghent",
+    "city": "Ghent",
+    "country": "Belgium",
+}
+NEW_NOMINEE_CSV = "title,organisation,city,country\nRepair Café,City of Ghent,Ghent,Belgium\n"
 
 # Form fields that make a POST do its real work, so that a refusal refuses something.
 FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
@@ -172,6 +232,9 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
     # No awards ticked: the juror is taken off every jury.
     ("POST", "/admin/people/<int:user_id>/awards"): {},
     ("POST", "/admin/settings"): {"require_admin_2fa": "off"},
+    # The award's jury is empty for the admin persona: generating is refused beside the field.
+    ("POST", "/admin/awards/<slug>/jury/generate"): {"k": "2"},
+    ("POST", "/admin/awards/<slug>/jury/mode"): {"mode": "all"},
     ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>"): {
         "version": "0",
         "action": "save",
@@ -182,6 +245,21 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
     },
     ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): {
         "reason": "The conflict does not stand."
+    },
+    ("POST", "/admin/awards/<slug>/nominees/new"): NEW_NOMINEE,
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/edit"): {
+        "title": "Gaming Club",
+        "organisation": "Gothenburg City Council",
+        "city": "Gothenburg",
+        "country": "Sweden",
+    },
+    ("POST", "/admin/awards/<slug>/nominees/<nominee_slug>/withdraw"): {
+        "reason": "The project withdrew its application."
+    },
+    ("POST", "/admin/awards/<slug>/nominees/import"): {"text": NEW_NOMINEE_CSV},
+    ("POST", "/admin/awards/<slug>/nominees/import/confirm"): {
+        "text": NEW_NOMINEE_CSV,
+        "format": "csv",
     },
 }
 

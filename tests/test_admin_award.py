@@ -149,7 +149,9 @@ def test_the_buttons_open_close_and_reopen_scoring_and_are_audited(admin_client,
     ]
     assert {e.actor_id for e in (opened, closed, reopened)} == {admin_client.admin.id}
     assert {e.subject for e in (opened, closed, reopened)} == {f"award:{AWARD}"}
-    assert json.loads(closed.payload) == {"before": "scoring", "after": "closed"}
+    payload = json.loads(closed.payload)
+    assert (payload["before"], payload["after"]) == ("scoring", "closed")
+    assert len(payload["scores_digest"]) == 64  # the state of every score at closing
     assert json.loads(reopened.payload) == {"before": "closed", "after": "scoring"}
 
 

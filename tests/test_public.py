@@ -79,3 +79,22 @@ def test_stylesheet_is_served(client):
     with client.get("/static/css/app.css") as response:
         assert response.status_code == 200
         assert response.mimetype == "text/css"
+
+
+def test_a_withdrawn_nominee_leaves_the_public_lists(client, seeded_award, logged_in):
+    from judging.extensions import db
+    from judging.models import utcnow
+
+    omapu = next(n for n in seeded_award.nominees if n.slug == "omapu")
+    omapu.withdrawn_at, omapu.withdrawn_reason = utcnow(), "The city withdrew the entry."
+    db.session.commit()
+    assert "Office to Support Ukrainian People" not in client.get(
+        "/awards/excellence-award"
+    ).get_data(as_text=True)
+    assert "omapu" not in [
+        n["slug"] for n in client.get("/api/v1/awards/excellence-award/nominees").json
+    ]
+    juror_client, _ = logged_in(awards=[seeded_award])
+    page = juror_client.get("/jury/awards/excellence-award/nominees/omapu").get_data(as_text=True)
+    assert "This nominee has been withdrawn" in page and "The city withdrew the entry." in page
+    assert 'id="evaluation-form"' not in page

@@ -1,7 +1,15 @@
 """The administrators' blueprint: its views live in views.py (awards, people, settings) and
 results_views.py (leaderboard, exports, casting decisions)."""
 
-from judging.admin import award_views, results_views  # noqa: F401  (register their routes)
+from judging.admin import (  # noqa: F401  (register their routes)
+    audit_views,
+    award_views,
+    ceremony_views,
+    jury_views,
+    nominee_views,
+    publish_views,
+    results_views,
+)
 from judging.admin.views import blueprint
 
 __all__ = ["blueprint"]

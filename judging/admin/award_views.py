@@ -187,8 +187,13 @@ def move_criterion(slug: str, criterion_id: int, direction: str):
     award = _award(slug)
     criterion = _criterion(award, criterion_id)
     if EmptyForm().validate_on_submit():
-        award_setup.move_criterion(
-            award, criterion, -1 if direction == "up" else 1, actor=current_user
-        )
-        db.session.commit()
+        try:
+            award_setup.move_criterion(
+                award, criterion, -1 if direction == "up" else 1, actor=current_user
+            )
+        except SetupError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
     return redirect(url_for("admin.criteria", slug=slug) + f"#criterion-{criterion.id}")

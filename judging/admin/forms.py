@@ -133,3 +133,15 @@ class CriterionForm(FlaskForm):
         "Highest score", validators=[InputRequired(), NumberRange(1, 100)], default=10
     )
     comment_required = BooleanField("Jurors must comment on this criterion to submit")
+
+
+class PublishForm(FlaskForm):
+    confirm = BooleanField(
+        "I have checked the leaderboard: these results are final",
+        validators=[DataRequired(message="Tick the box to confirm.")],
+    )
+    override_reason = TextAreaField(
+        "Reason for publishing despite the points above",
+        validators=[Length(max=2000)],
+        description="Needed only while points remain; it is published with the results.",
+    )

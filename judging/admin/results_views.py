@@ -78,6 +78,9 @@ def casting(slug: str):
     result, _ = results.compute(award, method if method in ranking.METHODS else None)
     current = {tuple(sorted(group)) for group in _tie_groups(result)}
     back = redirect(url_for("admin.leaderboard", slug=slug, method=result.method))
+    if award.status == "published":
+        flash("The results are published; no casting decision can be added.", "error")
+        return back
     if not form.validate_on_submit():
         flash("Give the reason for the casting decision; nothing was recorded.", "error")
         return back

@@ -106,3 +106,41 @@ class RecusalOut(Schema):
     nominee = fields.String(required=True)
     reason = fields.String(required=True)
     declared_at = UTCDateTime(default_timezone=UTC, required=True)
+
+
+class RankedNomineeOut(Schema):
+    rank = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    organisation = fields.String(required=True)
+    city = fields.String(required=True)
+    country = fields.String(required=True)
+    score = fields.Float(required=True, allow_none=True, metadata={"description": "0-100"})
+    tied = fields.Boolean(required=True)
+    decided_by = fields.String(required=True)
+    coverage = fields.Integer(required=True)
+    median = fields.Float(required=True, allow_none=True)
+    spread = fields.Float(required=True, allow_none=True)
+    criteria = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    by_method = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+
+
+class ResultsOut(Schema):
+    award = fields.String(required=True)
+    title = fields.String(required=True)
+    method = fields.String(required=True)
+    nominees = fields.List(fields.Nested(RankedNomineeOut), required=True)
+    statistics = fields.Dict(required=True)
+    flags = fields.List(fields.Dict(), required=True)
+    criteria = fields.List(fields.Dict(), required=True)
+    counts = fields.Dict(required=True)
+    casting_decisions = fields.List(fields.Dict(), required=True)
+    published_at = fields.String(required=True, allow_none=True)
+    app_version = fields.String(required=True, allow_none=True)
+    override_reason = fields.String(required=True)
+    digest = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "SHA-256 of the canonical published JSON"},
+    )
+    provisional = fields.Boolean(required=True)

@@ -17,10 +17,11 @@ from judging.api.schemas import (
     NomineeOut,
     RecusalIn,
     RecusalOut,
+    ResultsOut,
 )
 from judging.extensions import db
 from judging.models import Award, Nominee
-from judging.services import evaluations
+from judging.services import evaluations, publication
 from judging.services.awards import list_awards_with_counts
 
 blueprint = Blueprint(
@@ -90,8 +91,8 @@ def list_awards():
 @blueprint.response(200, NomineeOut(many=True))
 @blueprint.alt_response(404, schema=ErrorOut, description="No award with this slug")
 def list_nominees(award_slug: str):
-    """An award's nominees, in the award's order."""
-    return _award(award_slug).nominees
+    """An award's nominees in the running (withdrawn ones left out), in the award's order."""
+    return [n for n in _award(award_slug).nominees if n.withdrawn_at is None]
 
 
 @blueprint.get("/awards/<award_slug>/criteria")
@@ -168,3 +169,19 @@ def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
         return _refuse(exc)
     db.session.commit()
     return {"nominee": nominee.slug, "reason": recusal.reason, "declared_at": recusal.declared_at}
+
+
+@blueprint.get("/awards/<award_slug>/results")
+@blueprint.response(200, ResultsOut)
+@blueprint.alt_response(
+    404, schema=ErrorOut, description="No such award, or its results are not published yet"
+)
+def get_results(award_slug: str):
+    """The published results (the frozen snapshot, with its digest and publication time);
+    before publication, a provisional ranking for administrators only."""
+    award = _award(award_slug)
+    found = publication.visible_results(award, viewer=current_user)
+    if found is None:
+        abort(404, message="The results of this award are not published yet.")
+    document, provisional = found
+    return {**document, "provisional": provisional}

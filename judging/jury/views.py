@@ -44,7 +44,8 @@ def _page(
 ):
     progress = evaluations.progress(award, juror=current_user)
     order = [row.nominee.slug for row in progress.rows]
-    here = order.index(nominee.slug)
+    # A withdrawn nominee is not in the juror's list: its page says so, with no neighbours.
+    here = order.index(nominee.slug) if nominee.slug in order else None
     total_weight = sum(c.weight for c in award.criteria) or 1
     return render_template(
         "jury/evaluate.html",
@@ -61,9 +62,9 @@ def _page(
         conflict=conflict,
         open=evaluations.scoring_is_open(award),
         progress=progress,
-        position=here + 1,
-        previous=order[here - 1] if here > 0 else None,
-        next=order[here + 1] if here + 1 < len(order) else None,
+        position=None if here is None else here + 1,
+        previous=order[here - 1] if here else None,
+        next=order[here + 1] if here is not None and here + 1 < len(order) else None,
     ), status
 
 
@@ -71,6 +72,8 @@ def _page(
 def evaluate(slug: str, nominee_slug: str):
     """The nominee beside the form: a score per criterion, comments, submit."""
     award, nominee = _award_and_nominee(slug, nominee_slug)
+    if not evaluations.is_assigned(award, nominee, current_user):
+        abort(403, "This nominee is not assigned to you.")
     return _page(award, nominee, evaluations.my_evaluation(award, nominee, juror=current_user))
 
 
@@ -178,3 +181,16 @@ def recuse(slug: str, nominee_slug: str):
     db.session.commit()
     flash(f"Conflict of interest declared: you will not score “{nominee.title}”.", "success")
     return redirect(url_for("jury.dashboard"))
+
+
+@blueprint.get("/awards/<slug>/nominees/<nominee_slug>/history")
+def history(slug: str, nominee_slug: str):
+    """Every saved version of the juror's own evaluation of this nominee, from the audit log."""
+    award, nominee = _award_and_nominee(slug, nominee_slug)
+    return render_template(
+        "jury/history.html",
+        award=award,
+        nominee=nominee,
+        criteria=award.criteria,
+        versions=evaluations.history(award, nominee, juror=current_user),
+    )

@@ -1,10 +1,13 @@
 """Pages anyone can see: the awards and their nominees."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
 from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import Award, Nominee
+from judging.ranking import METHOD_NAMES
+from judging.services import publication
 from judging.services.awards import list_awards_with_counts
 
 blueprint = Blueprint("public", __name__)
@@ -21,7 +24,8 @@ def home():
 def award(slug: str):
     """An award and its nominees, as cards."""
     award = db.one_or_404(select(Award).where(Award.slug == slug))
-    return render_template("public/award.html", award=award, nominees=award.nominees)
+    nominees = [n for n in award.nominees if n.withdrawn_at is None]
+    return render_template("public/award.html", award=award, nominees=nominees)
 
 
 @blueprint.get("/awards/<slug>/nominees/<nominee_slug>")
@@ -31,3 +35,20 @@ def nominee(slug: str, nominee_slug: str):
         select(Nominee).join(Nominee.award).where(Award.slug == slug, Nominee.slug == nominee_slug)
     )
     return render_template("public/nominee.html", award=nominee.award, nominee=nominee)
+
+
+@blueprint.get("/awards/<slug>/results")
+def results(slug: str):
+    """The published results; before publication, a provisional view for admins only."""
+    award = db.one_or_404(select(Award).where(Award.slug == slug))
+    found = publication.visible_results(award, viewer=current_user)
+    if found is None:
+        abort(404, "The results of this award are not published yet.")
+    document, provisional = found
+    return render_template(
+        "public/results.html",
+        award=award,
+        document=document,
+        provisional=provisional,
+        methods=METHOD_NAMES,
+    )

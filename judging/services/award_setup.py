@@ -39,6 +39,12 @@ class SetupError(Exception):
         self.errors = errors or {}
 
 
+def require_editable(award: Award) -> None:
+    """Published results are frozen: nothing that shapes them may change any more."""
+    if award.status == "published":
+        raise SetupError("The results of this award are published; its set-up is frozen.")
+
+
 def slugify(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:80].rstrip("-") or "award"
@@ -84,6 +90,7 @@ def create_award(slug: str, values: dict, *, actor: User) -> Award:
 
 def update_award(award: Award, values: dict, *, actor: User) -> bool:
     """Change the award's settings; audit what changed. False if nothing did."""
+    require_editable(award)
     if errors := _check_award(values):
         raise SetupError("Some fields need attention; nothing was saved.", errors)
     before = {k: _plain(getattr(award, k)) for k in AWARD_FIELDS}
@@ -156,6 +163,7 @@ def save_criterion(
     award: Award, data: CriterionInput, *, actor: User, criterion: Criterion | None = None
 ) -> Criterion:
     """Add a criterion, or change one; weights and scales cannot change once scored."""
+    require_editable(award)
     errors = _check_criterion(award, data, criterion)
     locked = scores_exist(award)
     if locked and criterion is None:
@@ -198,6 +206,7 @@ def save_criterion(
 
 
 def delete_criterion(award: Award, criterion: Criterion, *, actor: User) -> None:
+    require_editable(award)
     if scores_exist(award):
         raise SetupError("Jurors have already scored this award: its criteria stay.")
     if db.session.scalar(
@@ -213,6 +222,7 @@ def delete_criterion(award: Award, criterion: Criterion, *, actor: User) -> None
 
 def move_criterion(award: Award, criterion: Criterion, offset: int, *, actor: User) -> None:
     """Swap the criterion with its neighbour above (-1) or below (+1)."""
+    require_editable(award)
     ordered = sorted(award.criteria, key=lambda c: (c.position, c.id))
     index = ordered.index(criterion)
     other = index + offset

@@ -37,9 +37,13 @@ def transition(award: Award, step: str, *, actor: User | None) -> None:
         raise TransitionError(f"{award.title} is {status}; it cannot go to {target} from there.")
     before, award.status = award.status, target
     db.session.flush()
-    record_event(
-        f"award.{step}", f"award:{award.slug}", {"before": before, "after": target}, actor=actor
-    )
+    payload = {"before": before, "after": target}
+    if step == "close_scoring":
+        # The state of every score at closing, so that a later change is detectable.
+        from judging.services.publication import scores_digest
+
+        payload["scores_digest"] = scores_digest(award)
+    record_event(f"award.{step}", f"award:{award.slug}", payload, actor=actor)
 
 
 def award_by_slug(slug: str) -> Award | None:

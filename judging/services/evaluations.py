@@ -6,6 +6,7 @@ scale, and never a silent overwrite of a newer version.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from judging import ranking
 from judging.extensions import db
 from judging.models import (
     Assignment,
+    AuditEvent,
     Award,
     Criterion,
     Evaluation,
@@ -411,6 +413,8 @@ def lift_recusal(recusal: Recusal, *, reason: str, actor: User) -> None:
         raise EvaluationError("Give the reason for lifting it.", {"reason": ["Required."]})
     if recusal.lifted_at is not None:
         raise EvaluationError("This conflict of interest was already lifted.")
+    if recusal.nominee.award.status == "published":
+        raise ScoringClosed("The results are published; the conflicts of interest stand.")
     recusal.lifted_at, recusal.lifted_by_id, recusal.lifted_reason = utcnow(), actor.id, reason
     record_event(
         "recusal.lifted",
@@ -534,3 +538,28 @@ def fellow_totals(award: Award, nominee: Nominee, *, juror: User) -> list[float]
         scores.setdefault(juror_id, {})[slugs[criterion_id]] = value
     totals = (ranking.juror_total(criteria, s) for s in scores.values())
     return sorted((t for t in totals if t is not None), reverse=True)
+
+
+def history(award: Award, nominee: Nominee, *, juror: User) -> list[dict]:
+    """The juror's own saves of this evaluation, newest first: when, version, and content."""
+    evaluation = _evaluation(award, nominee, juror)
+    if evaluation is None:
+        return []
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.subject == f"evaluation:{evaluation.id}", AuditEvent.actor_id == juror.id)
+        .order_by(AuditEvent.id.desc())
+    )
+    out = []
+    for event in events:
+        payload = json.loads(event.payload)
+        out.append(
+            {
+                "at": event.at,
+                "action": event.action,
+                "version": payload.get("version"),
+                "after": payload.get("after") or {},
+                "before": payload.get("before"),
+            }
+        )
+    return out

@@ -6,7 +6,7 @@ from flask import current_app
 
 from judging.links import external_url
 from judging.mail import send_mail
-from judging.models import User
+from judging.models import Award, User
 from judging.services.accounts import issue_token
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' judging application."
@@ -59,3 +59,28 @@ def send_password_reset(user: User) -> str:
     )
     send_mail(user.email, "Reset your password", body)
     return link
+
+
+def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
+    """Remind a juror how many evaluations of `award` they have left, with their dashboard link."""
+    evaluations = f"{left} evaluation{'' if left == 1 else 's'}"
+    saved = (
+        f" ({drafts} of them saved as a draft: open it and submit it)"
+        if drafts > 1
+        else " (one of them saved as a draft: open it and submit it)"
+        if drafts == 1
+        else ""
+    )
+    deadline = (
+        f"Scoring closes on {award.scoring_closes_at.strftime('%-d %B %Y at %H:%M')} UTC.\n\n"
+        if award.scoring_closes_at
+        else ""
+    )
+    body = (
+        f"Dear {juror.name},\n\n"
+        f"You have {evaluations} left to submit for “{award.title}”{saved}.\n\n"
+        f"{deadline}"
+        f"Your nominees and your progress are here:\n\n  {external_url('jury.dashboard')}\n\n"
+        f"Thank you for your work on the jury.\n{SIGNATURE}"
+    )
+    send_mail(juror.email, f"Reminder: {evaluations} left for {award.title}", body)

@@ -1,16 +1,23 @@
-"""What administrators watch: each juror's progress and the declared conflicts of interest."""
+"""What administrators watch: each juror's and each nominee's progress, the declared conflicts of
+interest, and reminders to the jurors who have not finished."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Award, Evaluation, JuryMember, Nominee, Recusal, User
+from judging.mail import MailError
+from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
+from judging.services.audit import record_event
+from judging.services.notifications import send_reminder
 
 
 @dataclass
 class JurorProgress:
+    """One juror's counts, of the nominees they are to judge (assigned, not withdrawn, not
+    recused): the same numbers their own dashboard shows."""
+
     juror: User
     submitted: int
     drafts: int
@@ -18,64 +25,146 @@ class JurorProgress:
     scoreable: int
     last_activity: datetime | None
 
+    @property
+    def to_do(self) -> int:
+        """Not started yet."""
+        return self.scoreable - self.submitted - self.drafts
 
-def jury_progress(award: Award) -> list[JurorProgress]:
-    """Every juror of the award with their counts, in a fixed number of queries."""
-    nominees = db.session.scalar(
-        select(func.count()).select_from(Nominee).where(Nominee.award_id == award.id)
+    @property
+    def left(self) -> int:
+        """Not submitted yet, drafts included: what a reminder counts."""
+        return self.scoreable - self.submitted
+
+    @property
+    def finished(self) -> bool:
+        return self.left == 0
+
+
+@dataclass
+class NomineeProgress:
+    nominee: Nominee
+    jurors: int  # assigned to it (or the whole jury, when every juror scores every nominee)
+    recused: int  # of those, with a conflict of interest
+    submitted: int  # evaluations submitted by the jurors expected to judge it
+    drafts: int
+
+    @property
+    def expected(self) -> int:
+        return self.jurors - self.recused
+
+
+@dataclass
+class AwardProgress:
+    jurors: list[JurorProgress]
+    nominees: list[NomineeProgress]
+    # Per (juror id, nominee id): assigned, declared a conflict, "submitted" or "draft".
+    assigned: set[tuple[int, int]] = field(default_factory=set)
+    recused: set[tuple[int, int]] = field(default_factory=set)
+    evaluations: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    @property
+    def submitted(self) -> int:
+        return sum(n.submitted for n in self.nominees)
+
+    @property
+    def expected(self) -> int:
+        return sum(n.expected for n in self.nominees)
+
+    @property
+    def unfinished(self) -> list[JurorProgress]:
+        return [j for j in self.jurors if not j.finished]
+
+
+def award_progress(award: Award) -> AwardProgress:
+    """Every juror's and every nominee's counts, assignments and withdrawals respected, in five
+    queries whatever the size of the jury."""
+    nominees = list(
+        db.session.scalars(
+            select(Nominee)
+            .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
+            .order_by(Nominee.position)
+        )
     )
     jurors = list(
         db.session.scalars(
             select(User)
             .join(JuryMember, JuryMember.user_id == User.id)
             .where(JuryMember.award_id == award.id)
-            .order_by(User.name)
+            .order_by(User.name, User.id)
         )
     )
-    recused = dict(
-        db.session.execute(
-            select(Recusal.juror_id, func.count())
-            .join(Nominee, Nominee.id == Recusal.nominee_id)
-            .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
-            .group_by(Recusal.juror_id)
-        ).all()
-    )
-    active = (
-        select(Recusal.id)
-        .where(
-            Recusal.nominee_id == Evaluation.nominee_id,
-            Recusal.juror_id == Evaluation.juror_id,
-            Recusal.lifted_at.is_(None),
-        )
-        .exists()
-    )
-    counts = {
-        juror_id: (submitted, drafts, last)
-        for juror_id, submitted, drafts, last in db.session.execute(
-            select(
-                Evaluation.juror_id,
-                func.sum(case((Evaluation.submitted_at.is_not(None), 1), else_=0)),
-                func.sum(case((Evaluation.submitted_at.is_(None), 1), else_=0)),
-                func.max(Evaluation.updated_at),
-            )
-            .where(Evaluation.award_id == award.id, ~active)
-            .group_by(Evaluation.juror_id)
+    assigned = {
+        (juror_id, nominee_id)
+        for juror_id, nominee_id in db.session.execute(
+            select(Assignment.juror_id, Assignment.nominee_id)
+            .join(Nominee, Nominee.id == Assignment.nominee_id)
+            .where(Nominee.award_id == award.id)
         )
     }
-    rows = []
+    recused = {
+        (juror_id, nominee_id)
+        for juror_id, nominee_id in db.session.execute(
+            select(Recusal.juror_id, Recusal.nominee_id)
+            .join(Nominee, Nominee.id == Recusal.nominee_id)
+            .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
+        )
+    }
+    evaluations: dict[tuple[int, int], str] = {}
+    last_activity: dict[int, datetime] = {}
+    for juror_id, nominee_id, submitted_at, updated_at in db.session.execute(
+        select(
+            Evaluation.juror_id,
+            Evaluation.nominee_id,
+            Evaluation.submitted_at,
+            Evaluation.updated_at,
+        ).where(Evaluation.award_id == award.id)
+    ):
+        evaluations[juror_id, nominee_id] = "submitted" if submitted_at else "draft"
+        if juror_id not in last_activity or updated_at > last_activity[juror_id]:
+            last_activity[juror_id] = updated_at
+
+    every_juror_all = award.assignment_mode != "assigned"
+
+    def judges(juror: User, nominee: Nominee) -> bool:
+        return every_juror_all or (juror.id, nominee.id) in assigned
+
+    def count(pairs, status: str) -> int:
+        return sum(evaluations.get(pair) == status for pair in pairs)
+
+    juror_rows = []
     for juror in jurors:
-        submitted, drafts, last = counts.get(juror.id, (0, 0, None))
-        rows.append(
+        theirs = [n.id for n in nominees if judges(juror, n)]
+        conflicts = [n for n in theirs if (juror.id, n) in recused]
+        scoreable = [(juror.id, n) for n in theirs if (juror.id, n) not in recused]
+        juror_rows.append(
             JurorProgress(
                 juror,
-                int(submitted),
-                int(drafts),
-                recused.get(juror.id, 0),
-                nominees - recused.get(juror.id, 0),
-                last,
+                submitted=count(scoreable, "submitted"),
+                drafts=count(scoreable, "draft"),
+                recused=len(conflicts),
+                scoreable=len(scoreable),
+                last_activity=last_activity.get(juror.id),
             )
         )
-    return rows
+    nominee_rows = []
+    for nominee in nominees:
+        theirs = [j.id for j in jurors if judges(j, nominee)]
+        expected = [(j, nominee.id) for j in theirs if (j, nominee.id) not in recused]
+        nominee_rows.append(
+            NomineeProgress(
+                nominee,
+                jurors=len(theirs),
+                recused=len(theirs) - len(expected),
+                submitted=count(expected, "submitted"),
+                drafts=count(expected, "draft"),
+            )
+        )
+    return AwardProgress(juror_rows, nominee_rows, assigned, recused, evaluations)
+
+
+def jury_progress(award: Award) -> list[JurorProgress]:
+    """Every juror of the award with their counts."""
+    return award_progress(award).jurors
 
 
 def recusals_of(award: Award) -> list[Recusal]:
@@ -88,3 +177,57 @@ def recusals_of(award: Award) -> list[Recusal]:
             .order_by(Recusal.lifted_at.is_not(None), Recusal.declared_at.desc())
         )
     )
+
+
+class ReminderError(Exception):
+    """No reminder can be sent (the award is not in scoring, the juror is not on its jury)."""
+
+
+@dataclass
+class Reminders:
+    sent: list[JurorProgress] = field(default_factory=list)
+    # Left out: finished, not able to log in (invited or deactivated), or not reached because the
+    # mail server refused an earlier message.
+    finished: list[JurorProgress] = field(default_factory=list)
+    cannot_log_in: list[JurorProgress] = field(default_factory=list)
+    unsent: list[JurorProgress] = field(default_factory=list)
+    error: str | None = None
+
+
+def remind_jurors(award: Award, *, actor: User, juror: User | None = None) -> Reminders:
+    """Email every unfinished juror of the award (or just `juror`) how many evaluations they
+    have left, with a link to their dashboard; each message sent is audited.
+
+    A juror who has finished gets nothing. On the first message the mail server refuses, the
+    rest are not tried (the server is most likely down) and are reported as unsent.
+    """
+    if award.status != "scoring":
+        raise ReminderError("Reminders can be sent only while the jury is scoring.")
+    rows = jury_progress(award)
+    if juror is not None:
+        rows = [row for row in rows if row.juror.id == juror.id]
+        if not rows:
+            raise ReminderError(f"{juror.name} is not on the jury of this award.")
+    report = Reminders()
+    for row in rows:
+        if row.finished:
+            report.finished.append(row)
+        elif row.juror.status != "active":
+            report.cannot_log_in.append(row)
+        elif report.error is not None:
+            report.unsent.append(row)
+        else:
+            try:
+                send_reminder(row.juror, award, left=row.left, drafts=row.drafts)
+            except MailError as exc:
+                report.error = str(exc)
+                report.unsent.append(row)
+                continue
+            report.sent.append(row)
+            record_event(
+                "jury.reminded",
+                f"user:{row.juror.id}",
+                {"award": award.slug, "left": row.left, "drafts": row.drafts},
+                actor=actor,
+            )
+    return report

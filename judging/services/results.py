@@ -15,6 +15,7 @@ from sqlalchemy import select
 from judging import ranking
 from judging.extensions import db
 from judging.models import (
+    Assignment,
     Award,
     CastingDecision,
     Criterion,
@@ -47,16 +48,32 @@ def _nominees(award: Award) -> list[Nominee]:
 
 
 def score_rows(award: Award):
-    """(juror id, nominee id, criterion id, value) of every submitted evaluation: one query."""
-    return db.session.execute(
+    """(juror id, nominee id, criterion id, value) of every evaluation that counts: one query.
+
+    What counts is what the jury was asked for: submitted, by a juror still on the award's
+    jury, and, where the award assigns nominees, of a nominee assigned to that juror.
+    """
+    query = (
         select(Evaluation.juror_id, Evaluation.nominee_id, Score.criterion_id, Score.value)
         .join(Score, Score.evaluation_id == Evaluation.id)
+        .join(
+            JuryMember,
+            (JuryMember.award_id == Evaluation.award_id)
+            & (JuryMember.user_id == Evaluation.juror_id),
+        )
         .where(
             Evaluation.award_id == award.id,
             Evaluation.submitted_at.is_not(None),
             Score.value.is_not(None),
         )
-    ).all()
+    )
+    if award.assignment_mode == "assigned":
+        query = query.join(
+            Assignment,
+            (Assignment.nominee_id == Evaluation.nominee_id)
+            & (Assignment.juror_id == Evaluation.juror_id),
+        )
+    return db.session.execute(query).all()
 
 
 def casting_decisions(award: Award, method: str) -> list[ranking.CastingDecision]:

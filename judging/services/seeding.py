@@ -101,7 +101,7 @@ class SeedError(Exception):
         self.messages = messages
 
 
-def _flatten(errors, raw, where: str = "") -> list[str]:
+def flatten_errors(errors, raw, where: str = "") -> list[str]:
     """marshmallow's nested error dict as lines such as `nominees[3] (antenne-hub).city: ...`."""
     lines = []
     for key, value in errors.items():
@@ -115,7 +115,7 @@ def _flatten(errors, raw, where: str = "") -> list[str]:
             label = f"{where}.{key}" if where else str(key)
             sub_raw = raw.get(key) if isinstance(raw, dict) else None
         if isinstance(value, dict):
-            lines += _flatten(value, sub_raw, label)
+            lines += flatten_errors(value, sub_raw, label)
         else:
             lines += [f"{label}: {message}" for message in value]
     return lines
@@ -137,7 +137,7 @@ def read_shortlist(path: str | Path) -> dict:
     try:
         return ShortlistFile().load(raw)
     except ValidationError as exc:
-        raise SeedError(_flatten(exc.messages, raw)) from None
+        raise SeedError(flatten_errors(exc.messages, raw)) from None
 
 
 @dataclass

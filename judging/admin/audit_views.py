@@ -1,0 +1,41 @@
+"""The audit ledger: every state change, filterable, with the state of the hash chain."""
+
+from flask import render_template, request
+from sqlalchemy import func, select
+
+from judging.admin.views import blueprint
+from judging.extensions import db
+from judging.models import AuditEvent
+from judging.services.audit import first_broken_event
+
+PAGE_SIZE = 50
+
+
+@blueprint.get("/audit")
+def audit():
+    """Events newest first, filtered by action, actor or subject; and whether the chain holds."""
+    filters = {key: request.args.get(key, "").strip() for key in ("action", "actor", "subject")}
+    query = select(AuditEvent)
+    if filters["action"]:
+        query = query.where(AuditEvent.action.startswith(filters["action"]))
+    if filters["actor"]:
+        query = query.where(AuditEvent.actor.contains(filters["actor"]))
+    if filters["subject"]:
+        query = query.where(AuditEvent.subject.contains(filters["subject"]))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = max(1, request.args.get("page", 1, type=int))
+    events = db.session.scalars(
+        query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    broken = first_broken_event(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        filters=filters,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        broken=broken,
+        actions=list(actions),
+    )

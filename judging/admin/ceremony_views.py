@@ -1,0 +1,145 @@
+"""Ceremony mode: the presenter's reveal, a printable results sheet and the winner's certificate.
+
+All three read the same results document as the results page (publication.visible_results):
+the frozen snapshot once published, for admins before that a live provisional ranking.
+"""
+
+from datetime import UTC, datetime
+
+from flask import abort, render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from judging.admin.views import blueprint
+from judging.extensions import db
+from judging.models import Award
+from judging.public.views import blueprint as public_blueprint
+from judging.ranking import METHOD_NAMES
+from judging.services import publication
+
+
+def _award(slug: str) -> Award:
+    return db.one_or_404(select(Award).where(Award.slug == slug))
+
+
+def _visible_results(award: Award) -> tuple[dict, bool]:
+    found = publication.visible_results(award, viewer=current_user)
+    if found is None:
+        abort(404, "The results of this award are not published yet.")
+    return found
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def long_date(iso: str | None) -> str:
+    """'2026-05-12T18:30:00Z' as '12 May 2026'; no date (provisional results) is today's."""
+    when = datetime.fromisoformat(iso) if iso else datetime.now(UTC)
+    return f"{when.day} {when:%B %Y}"
+
+
+def score_text(score: float | None) -> str:
+    return "—" if score is None else f"{score:.2f}"
+
+
+def reveal_steps(document: dict) -> list[dict]:
+    """The scored nominees from last place to the winner, a shared place as one step.
+
+    Nominees without a score are left out: there is nothing to announce about them.
+    """
+    places: dict[int, list[dict]] = {}
+    for n in document["nominees"]:
+        if n["score"] is not None:
+            places.setdefault(n["rank"], []).append(n)
+    steps = []
+    for rank in sorted(places, reverse=True):
+        nominees = places[rank]
+        joint = len(nominees) > 1
+        if rank == 1:
+            place = "Joint winners" if joint else "Winner"
+        else:
+            place = f"{'Joint ' if joint else ''}{ordinal(rank)} place"
+        steps.append(
+            {
+                "rank": rank,
+                "place": place,
+                "winner": rank == 1,
+                "nominees": [
+                    {
+                        "title": n["title"],
+                        "organisation": n["organisation"],
+                        "city": n["city"],
+                        "country": n["country"],
+                        "score": score_text(n["score"]),
+                    }
+                    for n in nominees
+                ],
+            }
+        )
+    return steps
+
+
+@blueprint.get("/awards/<slug>/present")
+def present(slug: str):
+    """The presenter's page: the ranking revealed from last place to the winner, key by key."""
+    award = _award(slug)
+    document, provisional = _visible_results(award)
+    presentation = {
+        "award": award.title,
+        "date": long_date(document["published_at"]),
+        "method": METHOD_NAMES.get(document["method"], document["method"]),
+        "rehearsal": provisional,
+        "nominees": len(document["nominees"]),
+        "steps": reveal_steps(document),
+    }
+    return render_template(
+        "admin/present.html",
+        award=award,
+        document=document,
+        provisional=provisional,
+        presentation=presentation,
+        score_text=score_text,
+    )
+
+
+def results_sheet(slug: str):
+    """The results on one A4 sheet to print: ranking, scores, method, criteria, digest."""
+    award = _award(slug)
+    document, provisional = _visible_results(award)
+    total_weight = sum(c["weight"] for c in document["criteria"]) or 1
+    return render_template(
+        "public/results_sheet.html",
+        award=award,
+        document=document,
+        provisional=provisional,
+        method=METHOD_NAMES.get(document["method"], document["method"]),
+        date=long_date(document["published_at"]),
+        total_weight=total_weight,
+        score_text=score_text,
+    )
+
+
+# The sheet is a public page (shown exactly when the results page is), so it belongs to the
+# public blueprint; it lives here beside the other ceremony pages it shares its helpers with.
+public_blueprint.add_url_rule(
+    "/awards/<slug>/results/sheet", view_func=results_sheet, methods=["GET"]
+)
+
+
+@blueprint.get("/awards/<slug>/certificate")
+def certificate(slug: str):
+    """The winner's certificate, A4 landscape; one page per winner when first place is shared."""
+    award = _award(slug)
+    document, provisional = _visible_results(award)
+    winners = [n for n in document["nominees"] if n["rank"] == 1 and n["score"] is not None]
+    if provisional or not winners:
+        abort(404, "There is a certificate once the results, with a winner, are published.")
+    return render_template(
+        "admin/certificate.html",
+        award=award,
+        document=document,
+        winners=winners,
+        date=long_date(document["published_at"]),
+    )

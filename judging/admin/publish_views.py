@@ -1,0 +1,53 @@
+"""Reviewing and publishing an award's results."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from judging.admin.forms import PublishForm
+from judging.admin.views import blueprint
+from judging.auth.access import fresh_login_required
+from judging.extensions import db
+from judging.models import Award
+from judging.services import publication
+
+
+def _award(slug: str) -> Award:
+    return db.one_or_404(select(Award).where(Award.slug == slug))
+
+
+def _review_page(award: Award, form: PublishForm, status: int = 200):
+    return render_template(
+        "admin/review.html",
+        award=award,
+        form=form,
+        blockers=publication.review(award) if award.status != "published" else [],
+        snapshot=publication.snapshot_of(award),
+    ), status
+
+
+@blueprint.get("/awards/<slug>/review")
+def review(slug: str):
+    """What stands in the way of publishing, and the publish form."""
+    return _review_page(_award(slug), PublishForm())
+
+
+@blueprint.post("/awards/<slug>/publish")
+@fresh_login_required
+def publish(slug: str):
+    """Publish: freeze the results in a snapshot with its digest (a fresh login is needed)."""
+    award = _award(slug)
+    form = PublishForm()
+    if not form.validate_on_submit():
+        return _review_page(award, form, 422)
+    try:
+        snapshot = publication.publish(
+            award, actor=current_user, override_reason=form.override_reason.data or ""
+        )
+    except publication.PublishError as exc:
+        db.session.rollback()
+        form.override_reason.errors = [str(exc)]
+        return _review_page(award, form, 409)
+    db.session.commit()
+    flash(f"The results are published. Digest sha256:{snapshot.digest[:16]}…", "success")
+    return redirect(url_for("public.results", slug=slug))

@@ -1,0 +1,284 @@
+"""Closing, reviewing and publishing results: a frozen snapshot anyone can verify.
+
+The snapshot is the results document (as `flask results --format json` prints it, with jurors
+anonymised) plus the criteria, counts, casting decisions, publication time and application
+version, serialised canonically (sorted keys, no spaces) and hashed with SHA-256. Verifying
+recomputes the same document from the stored scores and compares the digests.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+from sqlalchemy import func, select
+
+from judging.extensions import db
+from judging.models import (
+    AuditEvent,
+    Award,
+    CastingDecision,
+    Criterion,
+    Evaluation,
+    Nominee,
+    Recusal,
+    ResultSnapshot,
+    Score,
+    User,
+    utcnow,
+)
+from judging.services import results
+from judging.services.audit import record_event
+
+
+def app_version() -> str:
+    try:
+        return version("judging")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
+def canonical(document: dict) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PublishError(Exception):
+    pass
+
+
+@dataclass
+class Blocker:
+    kind: str  # status | quorum | tie | drafts | recusal
+    message: str
+
+
+def scores_digest(award: Award) -> str:
+    """A digest of every score of the award, to record the state at closing."""
+    rows = db.session.execute(
+        select(
+            Evaluation.id,
+            Evaluation.juror_id,
+            Evaluation.nominee_id,
+            Evaluation.submitted_at,
+            Evaluation.version,
+            Score.criterion_id,
+            Score.value,
+        )
+        .outerjoin(Score, Score.evaluation_id == Evaluation.id)
+        .where(Evaluation.award_id == award.id)
+        .order_by(Evaluation.id, Score.criterion_id)
+    ).all()
+    return sha256(canonical([[str(v) if v is not None else None for v in row] for row in rows]))
+
+
+def review(award: Award) -> list[Blocker]:
+    """What stands in the way of publishing, in words an administrator acts on."""
+    blockers = []
+    if award.status != "closed":
+        blockers.append(Blocker("status", "Scoring must be closed first."))
+    result, lookups = results.compute(award)
+    low = [
+        lookups["nominees"][r.nominee].title for r in result.results if r.coverage < award.quorum
+    ]
+    if low:
+        blockers.append(
+            Blocker(
+                "quorum",
+                f"{len(low)} nominee(s) have fewer than {award.quorum} submitted "
+                f"evaluations: {'; '.join(low)}.",
+            )
+        )
+    for flag in result.flags:
+        if flag.kind == "tie":
+            names = "; ".join(lookups["nominees"][s].title for s in flag.subjects)
+            blockers.append(
+                Blocker(
+                    "tie", f"Unresolved tie: {names}. Record a casting decision on the leaderboard."
+                )
+            )
+    drafts = db.session.scalar(
+        select(func.count())
+        .select_from(Evaluation)
+        .join(Nominee, Nominee.id == Evaluation.nominee_id)
+        .where(
+            Evaluation.award_id == award.id,
+            Evaluation.submitted_at.is_(None),
+            Nominee.withdrawn_at.is_(None),
+        )
+    )
+    if drafts:
+        blockers.append(
+            Blocker("drafts", f"{drafts} evaluation(s) were never submitted; they do not count.")
+        )
+    late = db.session.scalar(
+        select(func.count())
+        .select_from(Recusal)
+        .join(
+            Evaluation,
+            (Evaluation.nominee_id == Recusal.nominee_id)
+            & (Evaluation.juror_id == Recusal.juror_id),
+        )
+        .where(Evaluation.award_id == award.id, Recusal.lifted_at.is_(None))
+    )
+    if late:
+        blockers.append(
+            Blocker(
+                "recusal",
+                f"{late} conflict(s) of interest were declared after "
+                "the juror had started scoring; those evaluations "
+                "are left out. Lift the conflict if it does not "
+                "stand.",
+            )
+        )
+    return blockers
+
+
+def document(award: Award, *, published_at: str, version_: str, override_reason: str) -> dict:
+    """The full results document of the award as it stands in the database now."""
+    result, lookups = results.compute(award)
+    # Jurors are anonymised in published results: J1, J2... by a stable order (their ids).
+    jurors = {
+        juror_id: f"J{n}"
+        for n, juror_id in enumerate(sorted(j.juror for j in result.jurors), start=1)
+    }
+    doc = results.as_json(award, result, lookups, jurors)
+    criteria = db.session.scalars(
+        select(Criterion).where(Criterion.award_id == award.id).order_by(Criterion.position)
+    )
+    doc["criteria"] = [
+        {
+            "slug": c.slug,
+            "name": c.name,
+            "weight": c.weight,
+            "scale_min": c.scale_min,
+            "scale_max": c.scale_max,
+        }
+        for c in criteria
+    ]
+    doc["counts"] = {
+        "nominees": len(doc["nominees"]),
+        "jurors": len(jurors),
+        "evaluations": sum(j["evaluations"] for j in doc["statistics"]["jurors"]),
+    }
+    doc["casting_decisions"] = [
+        {"method": d.method, "order": json.loads(d.nominee_order), "reason": d.reason}
+        for d in db.session.scalars(
+            select(CastingDecision)
+            .where(CastingDecision.award_id == award.id)
+            .order_by(CastingDecision.decided_at, CastingDecision.id)
+        )
+    ]
+    doc["published_at"] = published_at
+    doc["app_version"] = version_
+    doc["override_reason"] = override_reason
+    return doc
+
+
+def publish(award: Award, *, actor: User | None, override_reason: str = "") -> ResultSnapshot:
+    """Freeze the results: store the snapshot and its digest; the award becomes published."""
+    if award.status != "closed":
+        raise PublishError("Close scoring before publishing.")
+    override_reason = override_reason.strip()
+    blockers = review(award)
+    if blockers and not override_reason:
+        raise PublishError(
+            "Publication is blocked: "
+            + " ".join(b.message for b in blockers)
+            + " Resolve these, or publish anyway with a written reason."
+        )
+    now = utcnow()
+    doc = document(
+        award,
+        published_at=now.isoformat(timespec="seconds") + "Z",
+        version_=app_version(),
+        override_reason=override_reason,
+    )
+    text = canonical(doc)
+    snapshot = ResultSnapshot(
+        award_id=award.id,
+        published_at=now,
+        published_by_id=actor.id if actor else None,
+        method=doc["method"],
+        document=text,
+        digest=sha256(text),
+        override_reason=override_reason,
+    )
+    db.session.add(snapshot)
+    award.status = "published"
+    db.session.flush()
+    head = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    record_event(
+        "award.published",
+        f"award:{award.slug}",
+        {
+            "digest": snapshot.digest,
+            "chain_head": head,
+            "override_reason": override_reason,
+            "blockers": [b.message for b in blockers],
+        },
+        actor=actor,
+    )
+    return snapshot
+
+
+def snapshot_of(award: Award) -> ResultSnapshot | None:
+    return db.session.scalar(select(ResultSnapshot).where(ResultSnapshot.award_id == award.id))
+
+
+@dataclass
+class Verification:
+    ok: bool
+    stored: str
+    recomputed: str
+    differences: list[str]
+
+
+def verify(award: Award) -> Verification:
+    """Recompute the results from the stored scores and compare with the published digest."""
+    snapshot = snapshot_of(award)
+    if snapshot is None:
+        raise PublishError("This award's results are not published.")
+    stored = json.loads(snapshot.document)
+    fresh = document(
+        award,
+        published_at=stored["published_at"],
+        version_=stored["app_version"],
+        override_reason=stored["override_reason"],
+    )
+    recomputed = sha256(canonical(fresh))
+    # The stored text must also still match its own digest: an edited row is caught here.
+    intact = sha256(snapshot.document) == snapshot.digest
+    differences = [] if intact else ["the stored snapshot no longer matches its own digest"]
+    differences += [
+        f"{key} differs"
+        for key in sorted(set(stored) | set(fresh))
+        if stored.get(key) != fresh.get(key)
+    ]
+    return Verification(
+        ok=intact and recomputed == snapshot.digest,
+        stored=snapshot.digest,
+        recomputed=recomputed,
+        differences=differences,
+    )
+
+
+def visible_results(award: Award, *, viewer) -> tuple[dict, bool] | None:
+    """(the results document, provisional?) for `viewer`, or None if they may not see it.
+
+    Published results are the frozen snapshot, for everyone. Before publication only
+    administrators see results, computed live and marked provisional.
+    """
+    snapshot = snapshot_of(award)
+    if snapshot is not None:
+        published = json.loads(snapshot.document)
+        published["digest"] = snapshot.digest
+        return published, False
+    if getattr(viewer, "is_authenticated", False) and viewer.is_admin:
+        live = document(award, published_at=None, version_=None, override_reason="")
+        live["digest"] = None
+        return live, True
+    return None

@@ -1,0 +1,223 @@
+"""Closing, reviewing and publishing: frozen results anyone can verify, and a tamper-evident
+audit ledger."""
+
+import hashlib
+import json
+import time
+
+import pytest
+from sqlalchemy import select, text
+
+from judging.extensions import db
+from judging.models import AuditEvent, ResultSnapshot, Score
+from judging.services import publication
+from judging.services.audit import record_event
+from judging.services.awards import transition
+
+from .conftest import csrf_token
+from .test_evaluations import draft, put_evaluation
+
+SCORES = {
+    "innovation": 8,
+    "impact": 7,
+    "person-centred": 9,
+    "sustainability": 6,
+    "transferability": 7,
+}
+
+
+@pytest.fixture
+def scored(seeded_award, make_user, make_evaluation):
+    """Three jurors who evaluated every nominee; the award's scoring closed."""
+    seeded_award.status = "scoring"
+    seeded_award.quorum = 3
+    db.session.commit()
+    jurors = [make_user(awards=[seeded_award]) for _ in range(3)]
+    for i, nominee in enumerate(seeded_award.nominees):
+        total = 30 - 2 * i  # distinct sums over the three jurors: no ties anywhere
+        values = [total // 3 + (1 if j < total % 3 else 0) for j in range(3)]
+        for juror, value in zip(jurors, values, strict=True):
+            make_evaluation(nominee, juror, dict.fromkeys(SCORES, value), submitted=True)
+    transition(seeded_award, "close_scoring", actor=None)
+    db.session.commit()
+    return seeded_award
+
+
+def test_closing_records_a_digest_of_every_score(app, scored):
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "award.close_scoring"))
+    payload = json.loads(event.payload)
+    assert payload["scores_digest"] == publication.scores_digest(scored)
+    score = db.session.scalar(select(Score).where(Score.value < 10).limit(1))
+    db.session.execute(text("UPDATE score SET value = 10 WHERE id = :id"), {"id": score.id})
+    assert payload["scores_digest"] != publication.scores_digest(scored)
+
+
+def test_a_clean_award_has_nothing_to_review(app, scored):
+    assert publication.review(scored) == []
+
+
+def test_the_review_names_every_blocker(app, scored, make_user, make_evaluation):
+    scored.quorum = 4
+    late = make_user(awards=[scored])
+    make_evaluation(scored.nominees[0], late, {"impact": 5})  # a draft, never submitted
+    db.session.commit()
+    kinds = [b.kind for b in publication.review(scored)]
+    assert "quorum" in kinds and "drafts" in kinds
+    scored.status = "scoring"
+    assert "status" in [b.kind for b in publication.review(scored)]
+
+
+def test_publishing_freezes_a_snapshot_whose_digest_is_its_canonical_json(app, runner, scored):
+    result = runner.invoke(args=["award", "publish", "excellence-award"])
+    assert result.exit_code == 0, result.output
+    snapshot = db.session.scalar(select(ResultSnapshot))
+    assert snapshot.digest == hashlib.sha256(snapshot.document.encode()).hexdigest()
+    document = json.loads(snapshot.document)
+    assert publication.canonical(document) == snapshot.document
+    assert {
+        "nominees",
+        "method",
+        "criteria",
+        "counts",
+        "flags",
+        "casting_decisions",
+        "app_version",
+        "published_at",
+        "statistics",
+    } <= set(document)
+    assert document["nominees"][0]["rank"] == 1 and "criteria" in document["nominees"][0]
+    assert document["counts"] == {"nominees": 13, "jurors": 3, "evaluations": 39}
+    assert all(j["juror"].startswith("J") for j in document["statistics"]["jurors"])
+    assert scored.status == "published"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "award.published"))
+    payload = json.loads(event.payload)
+    assert payload["digest"] == snapshot.digest and payload["chain_head"] == event.prev_hash
+
+
+def test_results_verify_passes_then_catches_a_changed_score(app, runner, scored):
+    runner.invoke(args=["award", "publish", "excellence-award"])
+    ok = runner.invoke(args=["results", "excellence-award", "--verify"])
+    assert ok.exit_code == 0 and "OK: the published results match" in ok.output
+    score = db.session.scalar(select(Score).where(Score.value < 10).limit(1))
+    db.session.execute(text("UPDATE score SET value = 10 WHERE id = :id"), {"id": score.id})
+    db.session.commit()
+    tampered = runner.invoke(args=["results", "excellence-award", "--verify"])
+    assert tampered.exit_code == 1
+    assert "do NOT match" in tampered.output
+
+
+def test_results_verify_catches_an_edited_snapshot(app, runner, scored):
+    runner.invoke(args=["award", "publish", "excellence-award"])
+    snapshot = db.session.scalar(select(ResultSnapshot))
+    edited = snapshot.document.replace('"rank":1,', '"rank":2,', 1)
+    db.session.execute(text("UPDATE result_snapshot SET document = :d"), {"d": edited})
+    db.session.commit()
+    result = runner.invoke(args=["results", "excellence-award", "--verify"])
+    assert result.exit_code == 1
+    assert "no longer matches its own digest" in result.output
+
+
+def test_publishing_refuses_an_open_award_and_blockers_without_a_reason(
+    app, runner, scored, make_user, make_evaluation
+):
+    make_evaluation(scored.nominees[0], make_user(awards=[scored]), {"impact": 5})
+    refused = runner.invoke(args=["award", "publish", "excellence-award"])
+    assert refused.exit_code == 1 and "never submitted" in refused.output
+    assert db.session.scalar(select(ResultSnapshot)) is None
+    forced = runner.invoke(
+        args=[
+            "award",
+            "publish",
+            "excellence-award",
+            "--override-reason",
+            "The juror left the jury; the board agreed.",
+        ]
+    )
+    assert forced.exit_code == 0
+    document = json.loads(db.session.scalar(select(ResultSnapshot.document)))
+    assert document["override_reason"] == "The juror left the jury; the board agreed."
+
+
+def test_after_publication_scores_cannot_change(app, scored, logged_in):
+    publication.publish(scored, actor=None)
+    db.session.commit()
+    client, _ = logged_in(awards=[scored])
+    response = put_evaluation(client, draft(SCORES, submitted=True))
+    assert response.status_code == 409
+
+
+def admin_publish(client, **data):
+    return client.post(
+        "/admin/awards/excellence-award/publish",
+        data={"csrf_token": csrf_token(client, "/admin/"), **data},
+    )
+
+
+def test_publishing_from_the_page_needs_a_fresh_login_and_a_confirmation(app, scored, logged_in):
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/review").get_data(as_text=True)
+    assert "Nothing stands in the way" in page
+    unconfirmed = admin_publish(client)
+    assert unconfirmed.status_code == 422 and "Tick the box" in unconfirmed.get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["authenticated_at"] = time.time() - 3600
+    stale = admin_publish(client, confirm="y")
+    assert stale.location.startswith("/reauthenticate")
+    assert db.session.scalar(select(ResultSnapshot)) is None
+    with client.session_transaction() as session:
+        session["authenticated_at"] = time.time()
+    done = admin_publish(client, confirm="y")
+    assert done.location == "/awards/excellence-award/results"
+    assert db.session.scalar(select(ResultSnapshot)) is not None
+
+
+def test_results_are_public_only_once_published(app, client, scored, logged_in):
+    assert client.get("/awards/excellence-award/results").status_code == 404
+    assert client.get("/api/v1/awards/excellence-award/results").status_code == 404
+    admin, _ = logged_in(role="admin")
+    provisional = admin.get("/api/v1/awards/excellence-award/results").json
+    assert provisional["provisional"] is True and provisional["digest"] is None
+    assert "Provisional, not published" in admin.get("/awards/excellence-award/results").get_data(
+        as_text=True
+    )
+
+    snapshot = publication.publish(scored, actor=None)
+    db.session.commit()
+    published = client.get("/api/v1/awards/excellence-award/results").json
+    assert published["provisional"] is False
+    assert published["digest"] == snapshot.digest
+    assert published["published_at"].endswith("Z")
+    first = published["nominees"][0]
+    assert {"rank", "slug", "title", "score", "tied"} <= set(first)
+    page = client.get("/awards/excellence-award/results").get_data(as_text=True)
+    assert first["title"].replace("’", "&#39;")[:10] in page.replace("’", "&#39;")
+    assert f"sha256:{snapshot.digest[:16]}" in page
+
+
+@pytest.fixture
+def ledger(scored):
+    for n in range(4):
+        record_event("test.step", f"step:{n}", {"n": n}, actor=None)
+    db.session.commit()
+    return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+def test_audit_verify_names_the_first_broken_event(app, runner, ledger):
+    assert "chain intact" in runner.invoke(args=["audit", "verify"]).output
+    events = ledger
+    db.session.execute(
+        text("UPDATE audit_event SET payload = '{}' WHERE id = :id"), {"id": events[1].id}
+    )
+    db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[-1].id})
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"broken at event {events[1].id}" in result.output
+
+
+def test_audit_verify_catches_a_deleted_event(app, runner, ledger):
+    events = ledger
+    db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[1].id})
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"broken at event {events[2].id}" in result.output
