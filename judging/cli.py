@@ -12,11 +12,11 @@ from judging import ranking
 from judging.extensions import db
 from judging.models import ROLES, AuditEvent, User
 from judging.passwords import app_passwords
-from judging.services import demo, publication, results
+from judging.services import deadlines, demo, publication, results
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password
 from judging.services.audit import first_broken_event
 from judging.services.awards import TransitionError, award_by_slug, transition
-from judging.services.notifications import invitation_link
+from judging.services.notifications import invitation_link, notify_jury
 from judging.services.seeding import SeedError, read_shortlist, seed_shortlist
 
 users = AppGroup("users", help="Create accounts and invitation links.")
@@ -124,6 +124,25 @@ def _transition(slug: str, step: str) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"{found.slug} is now {found.status}")
+    if step == "open_scoring":
+        _tell_jury(found, "scoring_opened")
+
+
+def _tell_jury(found, kind: str) -> None:
+    sent, failed = notify_jury(found, kind)
+    click.echo(f"told {sent} juror(s) by email")
+    if failed:
+        click.echo(f"warning: no mail could be sent to {', '.join(failed)}", err=True)
+
+
+@click.command("remind")
+def remind_command() -> None:
+    """Remind jurors with work left, 48 hours before scoring closes (safe to run from cron)."""
+    run = deadlines.send_deadline_reminders()
+    click.echo(f"sent {len(run.sent)} reminder(s); {run.already} already reminded")
+    if run.failed:
+        click.echo(f"warning: not sent to {', '.join(run.failed)}", err=True)
+        raise SystemExit(1)
 
 
 @award.command("open")
@@ -159,6 +178,7 @@ def publish_command(slug: str, override_reason: str) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"{slug} is published; digest sha256:{snapshot.digest}")
+    _tell_jury(found, "published")
 
 
 @click.command("results")
@@ -256,3 +276,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(results_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(audit)
+    app.cli.add_command(remind_command)

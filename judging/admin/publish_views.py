@@ -10,6 +10,7 @@ from judging.auth.access import fresh_login_required
 from judging.extensions import db
 from judging.models import Award
 from judging.services import publication
+from judging.services.notifications import notify_jury
 
 
 def _award(slug: str) -> Award:
@@ -50,4 +51,7 @@ def publish(slug: str):
         return _review_page(award, form, 409)
     db.session.commit()
     flash(f"The results are published. Digest sha256:{snapshot.digest[:16]}…", "success")
+    _sent, failed = notify_jury(award, "published")
+    if failed:
+        flash(f"No mail could be sent to {', '.join(failed)}.", "error")
     return redirect(url_for("public.results", slug=slug))

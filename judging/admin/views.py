@@ -28,7 +28,7 @@ from judging.passwords import app_passwords
 from judging.services import accounts, evaluations
 from judging.services.audit import record_event
 from judging.services.awards import TransitionError, list_awards_with_counts, transition
-from judging.services.notifications import send_invitation
+from judging.services.notifications import notify_jury, send_invitation
 from judging.services.progress import jury_progress, recusals_of
 
 blueprint = Blueprint("admin", __name__)
@@ -115,12 +115,15 @@ def award_transition(slug: str, step: str):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(
-            "Scoring is open: jurors can score."
-            if step == "open_scoring"
-            else "Scoring is closed: no more scores are accepted.",
-            "success",
-        )
+        if step == "open_scoring":
+            sent, failed = notify_jury(award, "scoring_opened")
+            flash(
+                f"Scoring is open: jurors can score. {sent} juror(s) were told by email.", "success"
+            )
+            if failed:
+                flash(f"No mail could be sent to {', '.join(failed)}: tell them yourself.", "error")
+        else:
+            flash("Scoring is closed: no more scores are accepted.", "success")
     return redirect(url_for("admin.award", slug=slug))
 
 

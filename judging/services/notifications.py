@@ -1,11 +1,11 @@
-"""Messages to people: invitations and password resets (later: scoring opens, reminders)."""
+"""Messages to people: invitations, password resets, reminders, scoring opened, results out."""
 
 from collections.abc import Sequence
 
 from flask import current_app
 
 from judging.links import external_url
-from judging.mail import send_mail
+from judging.mail import MailError, send_mail
 from judging.models import Award, User
 from judging.services.accounts import issue_token
 
@@ -84,3 +84,57 @@ def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
         f"Thank you for your work on the jury.\n{SIGNATURE}"
     )
     send_mail(juror.email, f"Reminder: {evaluations} left for {award.title}", body)
+
+
+def _jurors(award: Award) -> list[User]:
+    """The award's jurors who can log in (active, password set)."""
+    from sqlalchemy import select
+
+    from judging.extensions import db
+    from judging.models import JuryMember
+
+    return [
+        user
+        for user in db.session.scalars(
+            select(User)
+            .join(JuryMember, JuryMember.user_id == User.id)
+            .where(JuryMember.award_id == award.id, User.active)
+            .order_by(User.id)
+        )
+        if user.password_hash
+    ]
+
+
+def notify_jury(award: Award, kind: str) -> tuple[int, list[str]]:
+    """Tell every juror of the award that scoring has opened ("scoring_opened") or that the
+    results are published ("published"). Returns (messages sent, addresses that failed): a
+    mail server that is down never undoes the step itself."""
+    if kind == "scoring_opened":
+        deadline = (
+            f" It closes on {award.scoring_closes_at.strftime('%-d %B %Y at %H:%M')} UTC."
+            if award.scoring_closes_at
+            else ""
+        )
+        subject = f"Scoring is open: {award.title}"
+        text = (
+            f"Scoring is open for “{award.title}”.{deadline}\n\n"
+            f"Your nominees are here:\n\n  {external_url('jury.dashboard')}\n\n"
+            "Your work is saved as you go; you can change an evaluation until scoring "
+            "closes."
+        )
+    else:
+        subject = f"Results published: {award.title}"
+        text = (
+            f"The results of “{award.title}” are published:\n\n"
+            f"  {external_url('public.results', slug=award.slug)}\n\n"
+            "Thank you for your work on the jury."
+        )
+    sent, failed = 0, []
+    for juror in _jurors(award):
+        try:
+            send_mail(juror.email, subject, f"Dear {juror.name},\n\n{text}\n{SIGNATURE}")
+        except MailError:
+            failed.append(juror.email)
+        else:
+            sent += 1
+    return sent, failed
