@@ -113,7 +113,7 @@ def test_archiving_needs_scoring_closed_and_hides_the_award(
 
 def test_criteria_show_their_weights_as_shares_of_the_total(app, admin_client, seeded_award):
     page = admin_client.get("/admin/awards/excellence-award/criteria").get_data(as_text=True)
-    assert "<strong>25.0%</strong>" in page and "<strong>15.0%</strong>" in page
+    assert "<strong>25%</strong>" in page and "<strong>15%</strong>" in page
 
 
 def test_adding_editing_moving_and_removing_a_criterion(app, admin_client, seeded_award):
