@@ -164,13 +164,18 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
+def _by_juror(totals: dict[str, dict[Juror, float]]) -> dict[Juror, dict[str, float]]:
+    """nominee -> juror -> total, turned round: juror -> nominee -> total."""
     by_juror: dict[Juror, dict[str, float]] = defaultdict(dict)
     for nominee, per_juror in totals.items():
         for juror, total in per_juror.items():
             by_juror[juror][nominee] = total
+    return by_juror
+
+
+def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
     z: dict[str, list[float]] = defaultdict(list)
-    for own in by_juror.values():
+    for own in _by_juror(totals).values():
         values = list(own.values())
         mu = sum(values) / len(values)
         sd = _sd(values, sample=False)
@@ -199,12 +204,8 @@ def _average_ranks(values: Sequence[float]) -> list[float]:
 
 
 def _borda(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
-    by_juror: dict[Juror, dict[str, float]] = defaultdict(dict)
-    for nominee, per_juror in totals.items():
-        for juror, total in per_juror.items():
-            by_juror[juror][nominee] = total
     points: dict[str, list[float]] = defaultdict(list)
-    for own in by_juror.values():
+    for own in _by_juror(totals).values():
         nominees = list(own)
         k = len(nominees)
         ranks = _average_ranks([own[n] for n in nominees])
