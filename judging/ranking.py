@@ -10,9 +10,13 @@ the exports and the published results show is computed here.
   evaluations up), z-score (each juror's totals standardised, so harsh and lenient jurors weigh
   alike; reported as 50 + 10 z, clipped to 0-100) and Borda (each juror's own order, as points
   from 0 for their last to 100 for their first).
-- Ties on the method's score go to the higher median, then to more first places among jurors,
-  then to the higher mean on the heaviest criteria; a tie left after that is a shared rank,
-  flagged, until an administrator records a casting decision.
+- Ties on the method's score (equal to 6 decimal places) go to the higher median, then to
+  more first places among jurors, then to the higher mean on the heaviest criteria; a tie
+  left after that is a shared rank, flagged, until an administrator records a casting
+  decision.
+
+Agreement between jurors (Kendall's W) and each juror's severity come from
+judging.jury_statistics.
 """
 
 import itertools
@@ -23,6 +27,15 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from judging.jury_statistics import (
+    EPSILON,
+    JurorStats,
+    average_ranks,
+    juror_stats,
+    kendalls_w,
+    std_dev,
+)
+
 METHODS = ("mean", "median", "trimmed_mean", "zscore", "borda")
 METHOD_NAMES = {
     "mean": "Mean",
@@ -32,7 +45,6 @@ METHOD_NAMES = {
     "borda": "Borda count",
 }
 TRIM_FROM = 5  # evaluations a nominee needs before its highest and lowest totals are dropped
-EPSILON = 1e-9  # float noise, not a difference (ties are judged to 6 decimal places)
 MISSING = -1.0  # a tie-break value that does not exist sorts below every real one (all >= 0)
 
 Juror = Hashable
@@ -78,15 +90,6 @@ class NomineeResult:
     totals: dict[Juror, float]
     scores_by_method: dict[str, float | None]
     decided_by: str = "score"  # score | median | first places | heaviest criteria | casting
-
-
-@dataclass
-class JurorStats:
-    juror: Juror
-    evaluations: int
-    mean_total: float | None
-    severity: float | None  # mean of (own total - panel's mean total) on the nominees evaluated
-    outlier: bool = False
 
 
 @dataclass
@@ -144,15 +147,6 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _sd(values: Sequence[float], *, sample: bool) -> float:
-    """Standard deviation in plain floats (the statistics module's exact fractions are slow)."""
-    n = len(values)
-    if n < 2:
-        return 0.0
-    mean = sum(values) / n
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1 if sample else n))
-
-
 def _trimmed_mean(values: Sequence[float]) -> float | None:
     if len(values) < TRIM_FROM:
         return _mean(values)
@@ -178,7 +172,7 @@ def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
     for own in _by_juror(totals).values():
         values = list(own.values())
         mu = sum(values) / len(values)
-        sd = _sd(values, sample=False)
+        sd = std_dev(values, sample=False)
         for nominee, total in own.items():
             # A juror who cannot tell nominees apart (or scored one) adds no information.
             z[nominee].append((total - mu) / sd if sd > EPSILON else 0.0)
@@ -188,27 +182,12 @@ def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
     }
 
 
-def _average_ranks(values: Sequence[float]) -> list[float]:
-    """1 for the highest value; tied values share the mean of their places."""
-    order = sorted(range(len(values)), key=lambda i: -values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and abs(values[order[j + 1]] - values[order[i]]) <= EPSILON:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
-
-
 def _borda(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
     points: dict[str, list[float]] = defaultdict(list)
     for own in _by_juror(totals).values():
         nominees = list(own)
         k = len(nominees)
-        ranks = _average_ranks([own[n] for n in nominees])
+        ranks = average_ranks([own[n] for n in nominees])
         for nominee, rank in zip(nominees, ranks, strict=True):
             points[nominee].append((k - rank) / (k - 1) * 100 if k > 1 else 50.0)
     return {nominee: _mean(points[nominee]) for nominee in totals}
@@ -269,7 +248,7 @@ def rank(
     ranking = Ranking(
         method=method,
         results=ordered,
-        jurors=_juror_stats(totals),
+        jurors=juror_stats(totals),
         kendall_w=None,
         kendall_jurors=0,
         sensitivity={},
@@ -336,7 +315,7 @@ def _result(nominee, per_juror, criterion_values, by_method, method, firsts, hea
         median=(values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2)
         if n
         else None,
-        spread=_sd(values, sample=True) if values else None,
+        spread=std_dev(values, sample=True) if values else None,
         lowest=values[0] if values else None,
         highest=values[-1] if values else None,
         first_places=firsts[nominee],
@@ -424,73 +403,6 @@ def _break_ties(group: list[str], tie_keys, depth: int, decided_by: dict) -> lis
 
 
 # --- Statistics ----------------------------------------------------------------------------------
-
-
-def kendalls_w(
-    totals: dict[str, dict[Juror, float]], nominees: Sequence[str]
-) -> tuple[float | None, int]:
-    """Kendall's W (with the correction for ties) over the jurors who evaluated every nominee.
-
-    0 means no agreement between the jurors' orders, 1 complete agreement. None with fewer than
-    two such jurors or two nominees.
-    """
-    jurors_of = [set(totals[n]) for n in nominees]
-    complete = sorted(set.intersection(*jurors_of), key=repr) if jurors_of else []
-    m, n = len(complete), len(nominees)
-    if m < 2 or n < 2:
-        return None, m
-    rank_sums = [0.0] * n
-    tie_correction = 0.0
-    for juror in complete:
-        values = [totals[nominee][juror] for nominee in nominees]
-        for i, r in enumerate(_average_ranks(values)):
-            rank_sums[i] += r
-        tie_correction += sum(t**3 - t for t in _tie_sizes(values))
-    mean_sum = m * (n + 1) / 2
-    s = sum((r - mean_sum) ** 2 for r in rank_sums)
-    denominator = m**2 * (n**3 - n) - m * tie_correction
-    if denominator <= 0:
-        return None, m  # every juror tied every nominee: agreement is undefined
-    return 12 * s / denominator, m
-
-
-def _tie_sizes(values: Sequence[float]) -> list[int]:
-    ordered = sorted(values)
-    sizes, run = [], 1
-    for a, b in itertools.pairwise(ordered):
-        if abs(a - b) <= EPSILON:
-            run += 1
-        else:
-            sizes.append(run)
-            run = 1
-    sizes.append(run)
-    return [s for s in sizes if s > 1]
-
-
-def _juror_stats(totals: dict[str, dict[Juror, float]]) -> list[JurorStats]:
-    panel = {n: sum(per.values()) / len(per) for n, per in totals.items() if per}
-    own: dict[Juror, list[tuple[str, float]]] = defaultdict(list)
-    for nominee, per in totals.items():
-        for juror, total in per.items():
-            own[juror].append((nominee, total))
-    stats = []
-    for juror in sorted(own, key=repr):
-        rows = own[juror]
-        stats.append(
-            JurorStats(
-                juror=juror,
-                evaluations=len(rows),
-                mean_total=sum(t for _, t in rows) / len(rows),
-                severity=sum(t - panel[n] for n, t in rows) / len(rows),
-            )
-        )
-    severities = [s.severity for s in stats]
-    if len(severities) >= 4:
-        centre = sum(severities) / len(severities)
-        sd = _sd(severities, sample=False)
-        for s in stats:
-            s.outlier = sd > EPSILON and abs(s.severity - centre) > 2 * sd
-    return stats
 
 
 def _sensitivity(by_method, tie_keys, casting, chosen) -> dict[str, dict]:

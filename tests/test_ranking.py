@@ -14,7 +14,7 @@ from judging.ranking import (
     CastingDecision,
     Criterion,
     Evaluation,
-    _average_ranks,
+    average_ranks,
     juror_total,
     kendalls_w,
     rank,
@@ -312,7 +312,7 @@ def test_rank_statistics_match_scipy(values):
     cut = 1.0001 / len(values) if len(values) >= 5 else 0.0
     assert result.score == pytest.approx(float(scipy_stats.trim_mean(values, cut)))
     expected_ranks = scipy_stats.rankdata([-v for v in values], method="average")
-    assert _average_ranks([float(v) for v in values]) == pytest.approx(list(expected_ranks))
+    assert average_ranks([float(v) for v in values]) == pytest.approx(list(expected_ranks))
 
 
 @settings(max_examples=100, deadline=None)

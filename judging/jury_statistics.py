@@ -1,0 +1,113 @@
+"""How a jury agrees and how each juror scores: statistics reported beside every ranking.
+
+Pure, like judging.ranking: plain numbers in, plain numbers out.
+"""
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+Juror = Hashable
+EPSILON = 1e-9  # float noise, not a difference
+
+
+@dataclass
+class JurorStats:
+    juror: Juror
+    evaluations: int
+    mean_total: float | None
+    severity: float | None  # mean of (own total - panel's mean total) on the nominees evaluated
+    outlier: bool = False
+
+
+def std_dev(values: Sequence[float], *, sample: bool) -> float:
+    """Standard deviation in plain floats (the statistics module's exact fractions are slow)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1 if sample else n))
+
+
+def average_ranks(values: Sequence[float]) -> list[float]:
+    """1 for the highest value; tied values share the mean of their places."""
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and abs(values[order[j + 1]] - values[order[i]]) <= EPSILON:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def kendalls_w(
+    totals: dict[str, dict[Juror, float]], nominees: Sequence[str]
+) -> tuple[float | None, int]:
+    """Kendall's W (with the correction for ties) over the jurors who evaluated every nominee.
+
+    0 means no agreement between the jurors' orders, 1 complete agreement. None with fewer than
+    two such jurors or two nominees.
+    """
+    jurors_of = [set(totals[n]) for n in nominees]
+    complete = sorted(set.intersection(*jurors_of), key=repr) if jurors_of else []
+    m, n = len(complete), len(nominees)
+    if m < 2 or n < 2:
+        return None, m
+    rank_sums = [0.0] * n
+    tie_correction = 0.0
+    for juror in complete:
+        values = [totals[nominee][juror] for nominee in nominees]
+        for i, r in enumerate(average_ranks(values)):
+            rank_sums[i] += r
+        tie_correction += sum(t**3 - t for t in tie_sizes(values))
+    mean_sum = m * (n + 1) / 2
+    s = sum((r - mean_sum) ** 2 for r in rank_sums)
+    denominator = m**2 * (n**3 - n) - m * tie_correction
+    if denominator <= 0:
+        return None, m  # every juror tied every nominee: agreement is undefined
+    return 12 * s / denominator, m
+
+
+def tie_sizes(values: Sequence[float]) -> list[int]:
+    ordered = sorted(values)
+    sizes, run = [], 1
+    for a, b in itertools.pairwise(ordered):
+        if abs(a - b) <= EPSILON:
+            run += 1
+        else:
+            sizes.append(run)
+            run = 1
+    sizes.append(run)
+    return [s for s in sizes if s > 1]
+
+
+def juror_stats(totals: dict[str, dict[Juror, float]]) -> list[JurorStats]:
+    panel = {n: sum(per.values()) / len(per) for n, per in totals.items() if per}
+    own: dict[Juror, list[tuple[str, float]]] = defaultdict(list)
+    for nominee, per in totals.items():
+        for juror, total in per.items():
+            own[juror].append((nominee, total))
+    stats = []
+    for juror in sorted(own, key=repr):
+        rows = own[juror]
+        stats.append(
+            JurorStats(
+                juror=juror,
+                evaluations=len(rows),
+                mean_total=sum(t for _, t in rows) / len(rows),
+                severity=sum(t - panel[n] for n, t in rows) / len(rows),
+            )
+        )
+    severities = [s.severity for s in stats]
+    if len(severities) >= 4:
+        centre = sum(severities) / len(severities)
+        sd = std_dev(severities, sample=False)
+        for s in stats:
+            s.outlier = sd > EPSILON and abs(s.severity - centre) > 2 * sd
+    return stats
