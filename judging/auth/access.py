@@ -120,23 +120,6 @@ def admin_needs_two_factor(user: User) -> bool:
     return two_factor_required(user) and not user.has_two_factor
 
 
-def role_required(role: str):
-    """For a single view outside a guarded blueprint."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role != role:
-                abort(403, "This page is not for your account.")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def login_is_fresh() -> bool:
     """Whether the password was typed within FRESH_LOGIN_WINDOW."""
     window = current_app.config["FRESH_LOGIN_WINDOW"].total_seconds()

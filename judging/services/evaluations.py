@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -499,15 +499,6 @@ def jurors_awards(juror: User) -> list[Award]:
             .where(JuryMember.user_id == juror.id, Award.archived_at.is_(None))
             .order_by(Award.title)
         )
-    )
-
-
-def recusal_count(award: Award) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Recusal)
-        .join(Nominee, Nominee.id == Recusal.nominee_id)
-        .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
     )
 
 
