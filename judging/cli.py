@@ -12,7 +12,7 @@ from judging import ranking
 from judging.extensions import db
 from judging.models import ROLES, AuditEvent, User
 from judging.passwords import app_passwords
-from judging.services import deadlines, demo, publication, results
+from judging.services import deadlines, demo, publication, results, voting
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password
 from judging.services.audit import first_broken_event
 from judging.services.awards import TransitionError, award_by_slug, transition
@@ -21,6 +21,7 @@ from judging.services.seeding import SeedError, read_shortlist, seed_shortlist
 
 users = AppGroup("users", help="Create accounts and invitation links.")
 award = AppGroup("award", help="Move an award through its lifecycle.")
+votes = AppGroup("votes", help="The vote: open and close it, and print access codes.")
 
 
 @click.command("seed")
@@ -181,6 +182,38 @@ def publish_command(slug: str, override_reason: str) -> None:
     _tell_jury(found, "published")
 
 
+@votes.command("open")
+@click.argument("slug")
+def votes_open_command(slug: str) -> None:
+    """Open the vote (after scoring has closed)."""
+    _transition(slug, "open_voting")
+
+
+@votes.command("close")
+@click.argument("slug")
+def votes_close_command(slug: str) -> None:
+    """Close the vote: no more ballots are accepted."""
+    _transition(slug, "close_voting")
+
+
+@votes.command("codes")
+@click.argument("slug")
+@click.option("--count", type=int, required=True, help="How many one-time access codes.")
+def votes_codes_command(slug: str, count: int) -> None:
+    """Print COUNT new one-time access codes, one per line (only their hashes are kept)."""
+    found = award_by_slug(slug)
+    if found is None:
+        raise click.ClickException(f"No award with slug {slug}.")
+    try:
+        codes = voting.generate_codes(found, count, actor=None)
+    except voting.VoteError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    for code in codes:
+        click.echo(code)
+
+
 @click.command("results")
 @click.argument("slug")
 @click.option(
@@ -273,6 +306,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users)
     app.cli.add_command(award)
+    app.cli.add_command(votes)
     app.cli.add_command(results_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(audit)

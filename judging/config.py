@@ -111,4 +111,7 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "LOGIN_LIMIT_PER_IP": "20 per 15 minutes",
+    # Refused ballots (unknown or used codes) per address; accepted ones are never limited.
+    # Generous: codes carry 80 bits, and a hall full of voters may share one address.
+    "VOTE_FAILURES_PER_IP": "300 per minute",
 }

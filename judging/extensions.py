@@ -22,6 +22,13 @@ api = Api()
 # Counters in Redis when REDIS_URL is set (shared by every process), else in memory.
 limiter = Limiter(get_remote_address)
 
+
+def refused(response) -> bool:
+    """For limits that count only refused attempts (deduct_when=refused): a whole ceremony
+    hall may vote from behind one venue router; guessing codes is what such a limit stops."""
+    return 400 <= response.status_code < 500 and response.status_code != 429
+
+
 # How long an SQLite writer waits for another writer before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 

@@ -45,6 +45,8 @@ EVERY_ENGINE = {
     "test_concurrency",
     "test_evaluations",
     "test_results",
+    "test_voting",
+    "test_ballot_load",
     "test_publication",
     "test_audit",
     "test_admin_nominees",

@@ -25,6 +25,7 @@ UNAUTHORIZED = "UNAUTHORIZED (401, the API's 'log in first')"
 FORBIDDEN = "FORBIDDEN (403)"
 NOT_FOUND = "NOT_FOUND (404)"
 INVALID = "INVALID (422: the form was reached, and its empty input refused)"
+CONFLICT = "HTTP 409"
 
 PERSONAS = ("anonymous", "juror", "other_juror", "deactivated", "admin")
 
@@ -129,7 +130,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # Administration.
     ("GET", "/admin/"): ADMINS,
     ("GET", "/admin/awards/<slug>"): ADMINS,
-    ("POST", "/admin/awards/<slug>/<any(open_scoring, close_scoring):step>"): ADMIN_ACTION,
+    (
+        "POST",
+        "/admin/awards/<slug>/<any(open_scoring, close_scoring, open_voting, close_voting):step>",
+    ): ADMIN_ACTION,
     ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): ADMIN_ACTION,
     # An award's jury, its assignment, progress and reminders.
     ("GET", "/admin/awards/<slug>/jury"): ADMINS,
@@ -210,6 +214,32 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/people/<int:user_id>/awards"): ADMIN_ACTION,
     ("GET", "/admin/settings"): ADMINS,
     ("POST", "/admin/settings"): ADMIN_ACTION,
+    # Voting administration: its rules, access codes (shown once) and cards, voiding ballots.
+    ("GET", "/admin/awards/<slug>/voting"): ADMINS,
+    ("POST", "/admin/awards/<slug>/voting/settings"): form_post(ADMINS),
+    ("POST", "/admin/awards/<slug>/voting/live-tally"): ADMIN_ACTION,
+    # With a count: the page of the new codes.
+    ("POST", "/admin/awards/<slug>/voting/codes"): ADMINS,
+    # No codes posted: nothing to print.
+    ("POST", "/admin/awards/<slug>/voting/cards"): form_post(ADMINS),
+    ("POST", "/admin/awards/<slug>/voting/void"): ADMIN_ACTION,
+    # The vote: anyone with a card's code votes; while the jury scores, voting is not open.
+    ("GET", "/vote/<slug>"): EVERYONE,
+    ("POST", "/vote/<slug>"): outcomes(
+        anonymous=CONFLICT,
+        juror=CONFLICT,
+        other_juror=CONFLICT,
+        deactivated=CONFLICT,
+        admin=CONFLICT,
+    ),
+    ("GET", "/vote/<slug>/check"): EVERYONE,
+    ("POST", "/api/v1/awards/<award_slug>/ballots"): outcomes(
+        anonymous=CONFLICT,
+        juror=CONFLICT,
+        other_juror=CONFLICT,
+        deactivated=CONFLICT,
+        admin=CONFLICT,
+    ),
 }
 
 NEW_NOMINEE = {
@@ -228,10 +258,15 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
         "role": "juror",
     },
     ("POST", "/admin/people/<int:user_id>/role"): {"role": "admin"},
-    ("POST", "/admin/awards/<slug>/<any(open_scoring, close_scoring):step>"): {"confirmed": "yes"},
+    (
+        "POST",
+        "/admin/awards/<slug>/<any(open_scoring, close_scoring, open_voting, close_voting):step>",
+    ): {"confirmed": "yes"},
     # No awards ticked: the juror is taken off every jury.
     ("POST", "/admin/people/<int:user_id>/awards"): {},
     ("POST", "/admin/settings"): {"require_admin_2fa": "off"},
+    ("POST", "/admin/awards/<slug>/voting/codes"): {"count": "2"},
+    ("POST", "/admin/awards/<slug>/voting/void"): {"ballot": "1", "reason": "A test."},
     # The award's jury is empty for the admin persona: generating is refused beside the field.
     ("POST", "/admin/awards/<slug>/jury/generate"): {"k": "2"},
     ("POST", "/admin/awards/<slug>/jury/mode"): {"mode": "all"},
@@ -261,6 +296,11 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
         "text": NEW_NOMINEE_CSV,
         "format": "csv",
     },
+    ("POST", "/vote/<slug>"): {
+        "code": "ABCD-EFGH-JKLM-NPQR",
+        "nominee": "gaming-club",
+        "action": "confirm",
+    },
 }
 
 # JSON bodies of the API's writes, sent with the X-CSRFToken header as the pages' script does.
@@ -272,6 +312,10 @@ JSON_BODY: dict[tuple[str, str], dict] = {
     },
     ("POST", "/api/v1/awards/<award_slug>/nominees/<nominee_slug>/recusal"): {
         "reason": "I advised this project."
+    },
+    ("POST", "/api/v1/awards/<award_slug>/ballots"): {
+        "code": "ABCD-EFGH-JKLM-NPQR",
+        "nominee": "gaming-club",
     },
 }
 

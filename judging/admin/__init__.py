@@ -9,6 +9,7 @@ from judging.admin import (  # noqa: F401  (register their routes)
     nominee_views,
     publish_views,
     results_views,
+    voting_views,
 )
 from judging.admin.views import blueprint
 

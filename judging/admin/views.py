@@ -88,12 +88,33 @@ STEP_EXPLANATIONS = {
         ],
         True,
     ),
+    "open_voting": (
+        "Open voting",
+        [
+            "Voters can then cast one ballot each, until you close voting (or the voting "
+            "window ends). Scoring stays closed.",
+            "The shortlist and the weights of jury and vote are fixed from then on: check them "
+            "on the Vote page first.",
+        ],
+        False,
+    ),
+    "close_voting": (
+        "Close voting",
+        [
+            "From then on no ballot is accepted; the tally can be seen and the results "
+            "reviewed and published.",
+            "Voting cannot be reopened; both steps are recorded in the audit log.",
+        ],
+        True,
+    ),
 }
 
+VOTING_STEPS = ("open_voting", "close_voting")
 
-@blueprint.post("/awards/<slug>/<any(open_scoring, close_scoring):step>")
+
+@blueprint.post("/awards/<slug>/<any(open_scoring, close_scoring, open_voting, close_voting):step>")
 def award_transition(slug: str, step: str):
-    """Open or close scoring, after a confirmation page that says what will happen."""
+    """Open or close scoring or voting, after a confirmation page that says what will happen."""
     award = _award_or_404(slug)
     form = EmptyForm()
     if not form.validate_on_submit():
@@ -122,8 +143,14 @@ def award_transition(slug: str, step: str):
             )
             if failed:
                 flash(f"No mail could be sent to {', '.join(failed)}: tell them yourself.", "error")
-        else:
+        elif step == "close_scoring":
             flash("Scoring is closed: no more scores are accepted.", "success")
+        elif step == "open_voting":
+            flash("Voting is open: ballots are accepted.", "success")
+        else:
+            flash("Voting is closed: no more ballots are accepted.", "success")
+    if step in VOTING_STEPS:
+        return redirect(url_for("admin.voting_page", slug=slug))
     return redirect(url_for("admin.award", slug=slug))
 
 

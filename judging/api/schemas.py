@@ -144,3 +144,28 @@ class ResultsOut(Schema):
         metadata={"description": "SHA-256 of the canonical published JSON"},
     )
     provisional = fields.Boolean(required=True)
+
+
+class BallotIn(Schema):
+    """One ballot: the code of a printed card and the slug of the chosen nominee."""
+
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "the card's access code, e.g. ABCD-EFGH-JKLM-NPQR"},
+    )
+    nominee = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "slug of a nominee on the award's shortlist"},
+    )
+
+
+class BallotOut(Schema):
+    receipt = fields.String(
+        required=True, metadata={"description": "check it at /vote/<award>/check?receipt=..."}
+    )
+    nominee = fields.String(required=True)

@@ -2,13 +2,15 @@
 
 from functools import wraps
 
-from flask import jsonify
+from flask import current_app, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from judging.api.schemas import (
     AwardOut,
+    BallotIn,
+    BallotOut,
     ConflictOut,
     CriterionOut,
     ErrorOut,
@@ -19,9 +21,9 @@ from judging.api.schemas import (
     RecusalOut,
     ResultsOut,
 )
-from judging.extensions import db
+from judging.extensions import db, limiter, refused
 from judging.models import Award, Nominee
-from judging.services import evaluations, publication
+from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
 
 blueprint = Blueprint(
@@ -185,3 +187,34 @@ def get_results(award_slug: str):
         abort(404, message="The results of this award are not published yet.")
     document, provisional = found
     return {**document, "provisional": provisional}
+
+
+@blueprint.post("/awards/<award_slug>/ballots")
+@limiter.limit(lambda: current_app.config["VOTE_FAILURES_PER_IP"], deduct_when=refused)
+@blueprint.arguments(BallotIn)
+@blueprint.response(201, BallotOut)
+@blueprint.alt_response(403, schema=ErrorOut, description="The code is not valid for this award")
+@blueprint.alt_response(404, schema=ErrorOut, description="No award with this slug")
+@blueprint.alt_response(
+    409, schema=ErrorOut, description="The code has already voted, or voting is not open"
+)
+def cast_ballot(data: dict, award_slug: str):
+    """Cast one ballot with a card's one-time code; nothing changes when it is refused.
+
+    Anyone may vote: the code is the credential. The answer's receipt lets the voter check
+    later that the ballot was counted.
+    """
+    award = _award(award_slug)
+    try:
+        ballot = voting.cast(
+            award,
+            code=data["code"],
+            nominee_slug=data["nominee"],
+            ip=request.remote_addr or "",
+            user_agent=request.user_agent.string,
+        )
+    except voting.VoteError as exc:
+        db.session.rollback()
+        abort(exc.status, message=exc.message)
+    db.session.commit()
+    return {"receipt": ballot.receipt, "nominee": data["nominee"]}

@@ -52,3 +52,6 @@ def results(slug: str):
         provisional=provisional,
         methods=METHOD_NAMES,
     )
+
+
+from judging.public import vote_views  # noqa: E402, F401  (registers the voter's pages)

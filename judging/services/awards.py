@@ -26,6 +26,8 @@ class TransitionError(Exception):
 TRANSITIONS = {
     "open_scoring": ({"draft", "closed"}, "scoring"),
     "close_scoring": ({"scoring"}, "closed"),
+    "open_voting": ({"closed"}, "voting"),
+    "close_voting": ({"voting"}, "voting_closed"),
 }
 
 

@@ -78,8 +78,8 @@ def scores_digest(award: Award) -> str:
 def review(award: Award) -> list[Blocker]:
     """What stands in the way of publishing, in words an administrator acts on."""
     blockers = []
-    if award.status != "closed":
-        blockers.append(Blocker("status", "Scoring must be closed first."))
+    if award.status not in ("closed", "voting_closed"):
+        blockers.append(Blocker("status", "Scoring (and voting, if any) must be closed first."))
     result, lookups = results.compute(award)
     low = [
         lookups["nominees"][r.nominee].title for r in result.results if r.coverage < award.quorum
@@ -172,6 +172,7 @@ def document(award: Award, *, published_at: str, version_: str, override_reason:
             .order_by(CastingDecision.decided_at, CastingDecision.id)
         )
     ]
+    _combine_with_vote(award, doc)
     doc["published_at"] = published_at
     doc["app_version"] = version_
     doc["override_reason"] = override_reason
@@ -180,8 +181,8 @@ def document(award: Award, *, published_at: str, version_: str, override_reason:
 
 def publish(award: Award, *, actor: User | None, override_reason: str = "") -> ResultSnapshot:
     """Freeze the results: store the snapshot and its digest; the award becomes published."""
-    if award.status != "closed":
-        raise PublishError("Close scoring before publishing.")
+    if award.status not in ("closed", "voting_closed"):
+        raise PublishError("Close scoring (and voting, if any) before publishing.")
     override_reason = override_reason.strip()
     blockers = review(award)
     if blockers and not override_reason:
@@ -282,3 +283,47 @@ def visible_results(award: Award, *, viewer) -> tuple[dict, bool] | None:
         live["digest"] = None
         return live, True
     return None
+
+
+def _combine_with_vote(award: Award, doc: dict) -> None:
+    """With a vote: final = jury weight x jury score + vote weight x vote score, re-ranked.
+
+    Vote score = 100 x votes / votes of the most-voted nominee. The formula, the weights and
+    the ballots cast, voided and counted are part of the published (and verified) document.
+    """
+    from judging.services import voting
+
+    count = voting.tally(award)
+    doc["vote"] = {
+        "jury_weight": award.jury_weight,
+        "vote_weight": award.vote_weight,
+        "formula": "final = jury weight x jury score + vote weight x vote score; "
+        "vote score = 100 x votes / votes of the most-voted nominee",
+        "cast": count["cast"],
+        "voided": count["voided"],
+        "counted": count["counted"],
+    }
+    if not award.vote_weight:
+        return
+    slugs = [n["slug"] for n in doc["nominees"]]
+    scores = voting.vote_scores(count["votes"], slugs)
+    for n in doc["nominees"]:
+        n["jury_score"] = n["score"]
+        n["votes"] = count["votes"].get(n["slug"], 0)
+        n["vote_score"] = round(scores[n["slug"]], 2)
+        jury = n["score"] or 0.0
+        n["score"] = round(
+            (award.jury_weight * jury + award.vote_weight * scores[n["slug"]]) / 100, 2
+        )
+    doc["nominees"].sort(key=lambda n: (-n["score"], -(n["jury_score"] or 0), n["slug"]))
+    position = 0
+    for index, n in enumerate(doc["nominees"]):
+        previous = doc["nominees"][index - 1] if index else None
+        same = previous is not None and (previous["score"], previous["jury_score"]) == (
+            n["score"],
+            n["jury_score"],
+        )
+        position = position if same else index + 1
+        n["rank"] = position
+    for n in doc["nominees"]:
+        n["tied"] = sum(1 for m in doc["nominees"] if m["rank"] == n["rank"]) > 1

@@ -1,0 +1,316 @@
+"""The vote, administrator's side: its settings (shortlist, weights, live tally), the ceremony's
+access codes and their printable cards, the ballots and voiding them.
+
+Plain access codes exist only in the response that shows them (and in the printed cards the
+admin posts them back for): they are never stored, never logged, never put in a URL.
+"""
+
+import segno
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from werkzeug.routing import BuildError
+from wtforms import IntegerField, RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from judging.admin.views import blueprint
+from judging.auth.forms import EmptyForm
+from judging.extensions import db
+from judging.links import external_url
+from judging.models import Award, Ballot, VotingCredential
+from judging.services import voting
+from judging.services.audit import record_event
+
+# Before voting opens the vote's rules may change; from then on they are fixed.
+SETTINGS_EDITABLE = ("draft", "scoring", "closed")
+BALLOTS_SHOWN = 200
+CARDS_PER_PAGE = 8
+
+
+class VoteSettingsForm(FlaskForm):
+    shortlist = RadioField(
+        "Nominees on the ballot",
+        choices=[
+            SelectChoice("all", "All nominees in the running"),
+            SelectChoice("top", "The jury's top N"),
+        ],
+        default="all",
+        validators=[InputRequired()],
+    )
+    top_n = IntegerField(
+        "N (with the jury's top N)", validators=[Optional(), NumberRange(min=1, max=500)]
+    )
+    jury_weight = IntegerField(
+        "Jury weight (%)", validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
+    vote_weight = IntegerField(
+        "Vote weight (%)", validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.shortlist.data == "top" and not self.top_n.data and not self.top_n.errors:
+            self.top_n.errors.append("Say how many of the jury's top nominees are on the ballot.")
+            ok = False
+        if (
+            isinstance(self.jury_weight.data, int)
+            and isinstance(self.vote_weight.data, int)
+            and self.jury_weight.data + self.vote_weight.data != 100
+        ):
+            self.vote_weight.errors.append(
+                f"The weights must add up to 100 (now {self.jury_weight.data} + "
+                f"{self.vote_weight.data} = {self.jury_weight.data + self.vote_weight.data})."
+            )
+            ok = False
+        return ok
+
+
+class CodesForm(FlaskForm):
+    count = IntegerField(
+        "How many codes",
+        validators=[InputRequired(), NumberRange(min=1, max=voting.MAX_CODES)],
+    )
+
+
+class VoidForm(FlaskForm):
+    ballot = IntegerField(validators=[InputRequired()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+
+
+def _award(slug: str) -> Award:
+    return db.one_or_404(select(Award).where(Award.slug == slug))
+
+
+def _tally_visible(award: Award) -> bool:
+    return award.status in ("voting_closed", "published") or (
+        award.status == "voting" and award.live_tally
+    )
+
+
+def _settings_form(award: Award) -> VoteSettingsForm:
+    return VoteSettingsForm(
+        shortlist="top" if award.vote_top_n else "all",
+        top_n=award.vote_top_n,
+        jury_weight=award.jury_weight,
+        vote_weight=award.vote_weight,
+    )
+
+
+def _page(award: Award, *, settings_form=None, codes_form=None, status: int = 200):
+    count = voting.tally(award)
+    visible = _tally_visible(award)
+    nominees = {n.id: n for n in award.nominees}
+    rows = (
+        db.session.execute(
+            select(Ballot)
+            .where(Ballot.award_id == award.id)
+            .order_by(Ballot.id.desc())
+            .limit(BALLOTS_SHOWN)
+        )
+        .scalars()
+        .all()
+    )
+    shortlisted = voting.shortlist(award)
+    ranked = sorted(
+        ((n, count["votes"].get(n.slug, 0)) for n in shortlisted),
+        key=lambda pair: (-pair[1], pair[0].position),
+    )
+    return render_template(
+        "admin/voting.html",
+        award=award,
+        editable=award.status in SETTINGS_EDITABLE,
+        settings_form=settings_form or _settings_form(award),
+        codes_form=codes_form or CodesForm(),
+        action_form=EmptyForm(),
+        void_form=VoidForm(),
+        count=count,
+        codes_issued=db.session.scalar(
+            select(func.count())
+            .select_from(VotingCredential)
+            .where(VotingCredential.award_id == award.id, VotingCredential.kind == "code")
+        ),
+        tally_visible=visible,
+        ranked=ranked if visible else None,
+        shortlist_size=len(shortlisted),
+        ballots=rows,
+        nominees=nominees,
+        ballots_shown=BALLOTS_SHOWN,
+    ), status
+
+
+@blueprint.get("/awards/<slug>/voting")
+def voting_page(slug: str):
+    """The vote: its rules, its codes, the ballots cast and, when it may be seen, the tally."""
+    return _page(_award(slug))
+
+
+@blueprint.post("/awards/<slug>/voting/settings")
+def voting_settings(slug: str):
+    """The shortlist and the weights, fixed once voting opens."""
+    award = _award(slug)
+    form = VoteSettingsForm()
+    if award.status not in SETTINGS_EDITABLE:
+        flash(
+            "The vote's shortlist and weights are fixed once voting has opened: "
+            "they were declared in advance.",
+            "error",
+        )
+        return _page(award, settings_form=form, status=409)
+    if not form.validate_on_submit():
+        return _page(award, settings_form=form, status=422)
+    before = {
+        "vote_top_n": award.vote_top_n,
+        "jury_weight": award.jury_weight,
+        "vote_weight": award.vote_weight,
+    }
+    after = {
+        "vote_top_n": form.top_n.data if form.shortlist.data == "top" else None,
+        "jury_weight": form.jury_weight.data,
+        "vote_weight": form.vote_weight.data,
+    }
+    if before == after:
+        flash("Nothing changed.", "info")
+    else:
+        award.vote_top_n = after["vote_top_n"]
+        award.jury_weight, award.vote_weight = after["jury_weight"], after["vote_weight"]
+        db.session.flush()
+        record_event(
+            "award.vote_settings_changed",
+            f"award:{award.slug}",
+            {"before": before, "after": after},
+            actor=current_user,
+        )
+        db.session.commit()
+        flash("The vote's settings are saved.", "success")
+    return redirect(url_for("admin.voting_page", slug=slug))
+
+
+@blueprint.post("/awards/<slug>/voting/live-tally")
+def voting_live_tally(slug: str):
+    """Turn the live tally (the ceremony screen) on or off."""
+    award = _award(slug)
+    if EmptyForm().validate_on_submit():
+        award.live_tally = not award.live_tally
+        record_event(
+            "award.live_tally_changed",
+            f"award:{award.slug}",
+            {"live_tally": award.live_tally},
+            actor=current_user,
+        )
+        db.session.commit()
+        flash(
+            "The live tally is on: it is shown while voting is open."
+            if award.live_tally
+            else "The live tally is off: it stays hidden until voting closes.",
+            "success",
+        )
+    return redirect(url_for("admin.voting_page", slug=slug))
+
+
+def _no_store(response):
+    response = make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/awards/<slug>/voting/codes")
+def voting_codes(slug: str):
+    """Generate N one-time access codes, shown on this response only."""
+    award = _award(slug)
+    form = CodesForm()
+    if not form.validate_on_submit():
+        return _page(award, codes_form=form, status=422)
+    try:
+        codes = voting.generate_codes(award, form.count.data, actor=current_user)
+    except voting.VoteError as exc:
+        db.session.rollback()
+        form.count.errors.append(exc.message)
+        return _page(award, codes_form=form, status=422)
+    db.session.commit()
+    return _no_store(
+        render_template("admin/voting.html", award=award, codes=codes, form=EmptyForm())
+    )
+
+
+def ballot_url(award: Award, code: str) -> str:
+    """The ballot page with the code filled in (what a card's QR code leads to)."""
+    try:
+        return external_url("public.vote", slug=award.slug, code=code)
+    except BuildError:  # the voters' pages are not there yet: their agreed address
+        from urllib.parse import quote
+
+        base = external_url("public.home").rstrip("/")
+        return f"{base}/vote/{quote(award.slug)}?code={quote(code)}"
+
+
+def _qr_svg(url: str) -> str:
+    return segno.make(url, error="m").svg_inline(
+        omitsize=True, svgclass="vote-card-qr", lineclass=None, border=2
+    )
+
+
+@blueprint.post("/awards/<slug>/voting/cards")
+def voting_cards(slug: str):
+    """The codes just generated as printable cards (A4, 8 a page), each with a QR code.
+
+    The codes come back from the codes page in the form's body (never in a URL); only codes
+    valid for this award are printed.
+    """
+    award = _award(slug)
+    form = EmptyForm()
+    wanted = [c for c in request.form.getlist("code") if c.strip()][: voting.MAX_CODES]
+    if not form.validate_on_submit() or not wanted:
+        return _no_store(
+            (render_template("admin/vote_cards.html", award=award, pages=[], refused=0), 422)
+        )
+    known = set(
+        db.session.scalars(
+            select(VotingCredential.secret_hash).where(
+                VotingCredential.award_id == award.id,
+                VotingCredential.secret_hash.in_(
+                    [voting.keyed_hash(voting.normalise_code(c)) for c in wanted]
+                ),
+            )
+        )
+    )
+    codes = [
+        voting.format_code(voting.normalise_code(c))
+        for c in wanted
+        if voting.keyed_hash(voting.normalise_code(c)) in known
+    ]
+    cards = [{"code": code, "qr": _qr_svg(ballot_url(award, code))} for code in codes]
+    pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
+    return _no_store(
+        render_template(
+            "admin/vote_cards.html",
+            award=award,
+            pages=pages,
+            refused=len(wanted) - len(codes),
+        )
+    )
+
+
+@blueprint.post("/awards/<slug>/voting/void")
+def voting_void(slug: str):
+    """Void one ballot, with a reason: it stays listed, marked, and is no longer counted."""
+    award = _award(slug)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        flash("Give the reason for voiding the ballot.", "error")
+        return redirect(url_for("admin.voting_page", slug=slug))
+    ballot = db.session.scalar(
+        select(Ballot).where(Ballot.id == form.ballot.data, Ballot.award_id == award.id)
+    )
+    if ballot is None:
+        flash("There is no such ballot for this award.", "error")
+        return redirect(url_for("admin.voting_page", slug=slug))
+    try:
+        voting.void(ballot, reason=form.reason.data.strip(), actor=current_user)
+    except voting.VoteError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Ballot {ballot.receipt} is void; it is no longer counted.", "success")
+    return redirect(url_for("admin.voting_page", slug=slug))

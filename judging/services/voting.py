@@ -1,0 +1,174 @@
+"""The vote: access codes for ceremony attendees, one ballot each, receipts, voiding, tallies.
+
+A code is 16 characters from an alphabet without look-alikes (80 bits: not guessable), printed
+as XXXX-XXXX-XXXX-XXXX. Only its keyed hash (HMAC-SHA256 with the app's secret key) is
+stored. The database refuses a second ballot for one credential, so two phones racing with
+one card cannot both vote.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections import Counter
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from judging.extensions import db
+from judging.models import Award, Ballot, Nominee, User, VotingCredential, utcnow
+from judging.services.audit import record_event
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed safely
+CODE_LENGTH = 16
+MAX_CODES = 5000
+_INSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
+class VoteError(Exception):
+    """A refused ballot or voting action; `status` is the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def keyed_hash(value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def format_code(raw: str) -> str:
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def generate_codes(award: Award, count: int, *, actor: User | None) -> list[str]:
+    """`count` new one-time access codes for the award; the plain codes are returned once."""
+    if not 1 <= count <= MAX_CODES:
+        raise VoteError(f"Ask for between 1 and {MAX_CODES} codes at a time.")
+    codes = [
+        "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)
+    ]
+    db.session.add_all(
+        VotingCredential(award_id=award.id, kind="code", secret_hash=keyed_hash(code))
+        for code in codes
+    )
+    db.session.flush()
+    record_event("votes.codes_generated", f"award:{award.slug}", {"count": count}, actor=actor)
+    return [format_code(code) for code in codes]
+
+
+def voting_is_open(award: Award) -> bool:
+    now = utcnow()
+    if award.status != "voting":
+        return False
+    if award.voting_opens_at and now < award.voting_opens_at:
+        return False
+    return not (award.voting_closes_at and now >= award.voting_closes_at)
+
+
+def shortlist(award: Award) -> list[Nominee]:
+    """The nominees one can vote for: all in the running, or the jury's top N (ties at the
+    boundary all go through)."""
+    nominees = [n for n in award.nominees if n.withdrawn_at is None]
+    if not award.vote_top_n:
+        return nominees
+    from judging.services import results  # the jury's ranking, computed from the scores
+
+    ranking, _ = results.compute(award)
+    cut = [r for r in ranking.results if r.score is not None]
+    if len(cut) > award.vote_top_n:
+        boundary = cut[award.vote_top_n - 1].rank
+        cut = [r for r in cut if r.rank <= boundary]
+    chosen = {r.nominee for r in cut}
+    return [n for n in nominees if n.slug in chosen]
+
+
+def cast(
+    award: Award, *, code: str, nominee_slug: str, ip: str = "", user_agent: str = ""
+) -> Ballot:
+    """One ballot for one nominee with one code; the ballot's receipt lets the voter check it."""
+    if not voting_is_open(award):
+        raise VoteError("Voting is not open for this award.", 409)
+    nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
+    if nominee is None:
+        raise VoteError("Choose one of the nominees on the ballot.")
+    credential = db.session.scalar(
+        select(VotingCredential).where(
+            VotingCredential.award_id == award.id,
+            VotingCredential.secret_hash == keyed_hash(normalise_code(code)),
+        )
+    )
+    if credential is None:
+        raise VoteError("This code is not valid for this award. Check it and try again.", 403)
+    receipt = keyed_hash(f"receipt:{credential.id}:{secrets.token_hex(8)}")[:12].upper()
+    insert = _INSERT[db.session.get_bind().dialect.name]
+    ballot_id = db.session.scalar(
+        insert(Ballot)
+        .values(
+            award_id=award.id,
+            nominee_id=nominee.id,
+            credential_id=credential.id,
+            receipt=receipt,
+            cast_at=utcnow(),
+            ip_hash=keyed_hash(f"ip:{ip}"),
+            user_agent_hash=keyed_hash(f"ua:{user_agent}"),
+            voided_reason="",
+        )
+        .on_conflict_do_nothing(index_elements=["credential_id"])
+        .returning(Ballot.id)
+    )
+    if ballot_id is None:
+        raise VoteError("This code has already been used to vote. Each card votes once.", 409)
+    return db.session.get(Ballot, ballot_id)
+
+
+def ballot_by_receipt(award: Award, receipt: str) -> Ballot | None:
+    return db.session.scalar(
+        select(Ballot).where(Ballot.award_id == award.id, Ballot.receipt == receipt.strip().upper())
+    )
+
+
+def void(ballot: Ballot, *, reason: str, actor: User) -> None:
+    """Void a ballot with a reason: kept, audited, no longer counted."""
+    if not reason.strip():
+        raise VoteError("Give the reason for voiding the ballot.")
+    if ballot.voided_at is not None:
+        raise VoteError("This ballot is already void.")
+    ballot.voided_at, ballot.voided_by_id, ballot.voided_reason = utcnow(), actor.id, reason
+    record_event(
+        "ballot.voided",
+        f"ballot:{ballot.id}",
+        {"receipt": ballot.receipt, "reason": reason},
+        actor=actor,
+    )
+
+
+def tally(award: Award) -> dict:
+    """Ballots cast, voided and counted, and the counted votes per nominee slug (two queries)."""
+    rows = db.session.execute(
+        select(Nominee.slug, Ballot.voided_at.is_(None), func.count())
+        .join(Nominee, Nominee.id == Ballot.nominee_id)
+        .where(Ballot.award_id == award.id)
+        .group_by(Nominee.slug, Ballot.voided_at.is_(None))
+    ).all()
+    counted, voided = Counter(), 0
+    for slug, valid, n in rows:
+        if valid:
+            counted[slug] += n
+        else:
+            voided += n
+    total = sum(counted.values())
+    return {"cast": total + voided, "voided": voided, "counted": total, "votes": dict(counted)}
+
+
+def vote_scores(votes: dict[str, int], nominees: list[str]) -> dict[str, float]:
+    """100 x votes / votes of the most-voted nominee (0 for everyone when nobody voted)."""
+    top = max((votes.get(n, 0) for n in nominees), default=0)
+    return {n: (100 * votes.get(n, 0) / top if top else 0.0) for n in nominees}
