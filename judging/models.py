@@ -89,6 +89,8 @@ class Award(Base):
     vote_top_n: Mapped[int | None]
     # A live tally on the ceremony screen while voting is open; hidden from everyone otherwise.
     live_tally: Mapped[bool] = mapped_column(default=False)
+    # An online public vote (verified email addresses) beside or instead of printed codes.
+    online_vote: Mapped[bool] = mapped_column(default=False)
     jury_weight: Mapped[int] = mapped_column(default=100)
     vote_weight: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

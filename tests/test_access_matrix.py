@@ -160,6 +160,35 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         admin=OK,
     ),
     ("GET", "/admin/awards/<slug>/review"): ADMINS,
+    # The online vote: an award without one (the seeded award) answers 404 to everyone.
+    ("GET", "/vote/<slug>/online"): outcomes(
+        anonymous=NOT_FOUND,
+        juror=NOT_FOUND,
+        other_juror=NOT_FOUND,
+        deactivated=NOT_FOUND,
+        admin=NOT_FOUND,
+    ),
+    ("POST", "/vote/<slug>/online"): outcomes(
+        anonymous=NOT_FOUND,
+        juror=NOT_FOUND,
+        other_juror=NOT_FOUND,
+        deactivated=NOT_FOUND,
+        admin=NOT_FOUND,
+    ),
+    ("GET", "/vote/<slug>/online/<token>"): outcomes(
+        anonymous=NOT_FOUND,
+        juror=NOT_FOUND,
+        other_juror=NOT_FOUND,
+        deactivated=NOT_FOUND,
+        admin=NOT_FOUND,
+    ),
+    ("POST", "/vote/<slug>/online/<token>"): outcomes(
+        anonymous=NOT_FOUND,
+        juror=NOT_FOUND,
+        other_juror=NOT_FOUND,
+        deactivated=NOT_FOUND,
+        admin=NOT_FOUND,
+    ),
     ("GET", "/admin/audit"): ADMINS,
     ("POST", "/admin/awards/<slug>/publish"): form_post(ADMINS),
     # Setting up awards and their criteria.

@@ -98,6 +98,7 @@ def test_the_rules_are_saved_audited_then_locked_once_voting_opens(admin_client,
         "vote_top_n": 5,
         "jury_weight": 60,
         "vote_weight": 40,
+        "online_vote": False,
     }
 
     confirm = post(admin_client, f"{AWARD_PAGE}/open_voting")

@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
-from wtforms import IntegerField, RadioField, SelectChoice, StringField
+from wtforms import BooleanField, IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from judging.admin.views import blueprint
@@ -46,6 +46,9 @@ class VoteSettingsForm(FlaskForm):
     )
     vote_weight = IntegerField(
         "Vote weight (%)", validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
+    online_vote = BooleanField(
+        "Also an online public vote: anyone votes once per verified email address"
     )
 
     def validate(self, extra_validators=None) -> bool:
@@ -92,6 +95,7 @@ def _settings_form(award: Award) -> VoteSettingsForm:
     return VoteSettingsForm(
         shortlist="top" if award.vote_top_n else "all",
         top_n=award.vote_top_n,
+        online_vote=award.online_vote,
         jury_weight=award.jury_weight,
         vote_weight=award.vote_weight,
     )
@@ -163,17 +167,20 @@ def voting_settings(slug: str):
         "vote_top_n": award.vote_top_n,
         "jury_weight": award.jury_weight,
         "vote_weight": award.vote_weight,
+        "online_vote": award.online_vote,
     }
     after = {
         "vote_top_n": form.top_n.data if form.shortlist.data == "top" else None,
         "jury_weight": form.jury_weight.data,
         "vote_weight": form.vote_weight.data,
+        "online_vote": bool(form.online_vote.data),
     }
     if before == after:
         flash("Nothing changed.", "info")
     else:
         award.vote_top_n = after["vote_top_n"]
         award.jury_weight, award.vote_weight = after["jury_weight"], after["vote_weight"]
+        award.online_vote = after["online_vote"]
         db.session.flush()
         record_event(
             "award.vote_settings_changed",

@@ -54,4 +54,4 @@ def results(slug: str):
     )
 
 
-from judging.public import vote_views  # noqa: E402, F401  (registers the voter's pages)
+from judging.public import online_vote_views, vote_views  # noqa: E402, F401  (registers the voter's pages)

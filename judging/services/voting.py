@@ -107,6 +107,26 @@ def cast(
     )
     if credential is None:
         raise VoteError("This code is not valid for this award. Check it and try again.", 403)
+    return _record(
+        award,
+        nominee,
+        credential,
+        ip,
+        user_agent,
+        used="This code has already been used to vote. Each card votes once.",
+    )
+
+
+def _record(
+    award: Award,
+    nominee: Nominee,
+    credential: VotingCredential,
+    ip: str,
+    user_agent: str,
+    *,
+    used: str,
+) -> Ballot:
+    """The ballot itself; a second one for the same credential is refused by the database."""
     receipt = keyed_hash(f"receipt:{credential.id}:{secrets.token_hex(8)}")[:12].upper()
     insert = _INSERT[db.session.get_bind().dialect.name]
     ballot_id = db.session.scalar(
@@ -125,7 +145,7 @@ def cast(
         .returning(Ballot.id)
     )
     if ballot_id is None:
-        raise VoteError("This code has already been used to vote. Each card votes once.", 409)
+        raise VoteError(used, 409)
     return db.session.get(Ballot, ballot_id)
 
 
@@ -172,3 +192,90 @@ def vote_scores(votes: dict[str, int], nominees: list[str]) -> dict[str, float]:
     """100 x votes / votes of the most-voted nominee (0 for everyone when nobody voted)."""
     top = max((votes.get(n, 0) for n in nominees), default=0)
     return {n: (100 * votes.get(n, 0) / top if top else 0.0) for n in nominees}
+
+
+# --- The online public vote: one ballot per verified email address ----------------------------
+
+# Providers where one mailbox answers to many spellings: dots (Gmail) and +tags (all of these).
+DOTLESS = {"gmail.com"}
+PLUS_TAGS = {
+    "gmail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "icloud.com",
+    "me.com",
+    "protonmail.com",
+    "proton.me",
+    "fastmail.com",
+    "yahoo.com",
+}
+DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+VERIFICATION_SECONDS = 24 * 3600
+
+
+def normalise_email(address: str) -> str:
+    """One spelling per mailbox: lower case, the provider's aliases, dots and +tags removed."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    if not local or "." not in domain:
+        raise VoteError("Give a valid email address.")
+    domain = DOMAIN_ALIASES.get(domain, domain)
+    if domain in PLUS_TAGS:
+        local = local.split("+", 1)[0]
+    if domain in DOTLESS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def _serializer():
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="vote-email")
+
+
+def verification_token(award: Award, address: str) -> str:
+    """A signed, expiring link token naming the award and the address's keyed hash only: the
+    address itself is never stored, and is not in the link."""
+    return _serializer().dumps(
+        {"a": award.id, "h": keyed_hash(f"email:{normalise_email(address)}")}
+    )
+
+
+def cast_verified(
+    award: Award, *, token: str, nominee_slug: str, ip: str = "", user_agent: str = ""
+) -> Ballot:
+    """The ballot of a verified address; the link works for one ballot, within 24 hours."""
+    from itsdangerous import BadSignature, SignatureExpired
+
+    if not (voting_is_open(award) and award.online_vote):
+        raise VoteError("The online vote is not open for this award.", 409)
+    try:
+        data = _serializer().loads(token, max_age=VERIFICATION_SECONDS)
+    except SignatureExpired:
+        raise VoteError("This link has expired. Ask for a new one.", 403) from None
+    except BadSignature:
+        raise VoteError("This link is not valid. Check that you copied all of it.", 403) from None
+    if data.get("a") != award.id:
+        raise VoteError("This link is for another award.", 403)
+    nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
+    if nominee is None:
+        raise VoteError("Choose one of the nominees on the ballot.")
+    insert = _INSERT[db.session.get_bind().dialect.name]
+    db.session.execute(
+        insert(VotingCredential)
+        .values(award_id=award.id, kind="email", secret_hash=data["h"], created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["award_id", "secret_hash"])
+    )
+    credential = db.session.scalar(
+        select(VotingCredential).where(
+            VotingCredential.award_id == award.id, VotingCredential.secret_hash == data["h"]
+        )
+    )
+    return _record(
+        award,
+        nominee,
+        credential,
+        ip,
+        user_agent,
+        used="This email address has already voted in this award.",
+    )

@@ -58,13 +58,17 @@ def upgrade():
         batch_op.add_column(sa.Column('vote_top_n', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('live_tally', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+        batch_op.add_column(sa.Column('online_vote', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
     with op.batch_alter_table('award', schema=None) as batch_op:
         batch_op.alter_column('live_tally', server_default=None)
+        batch_op.alter_column('online_vote', server_default=None)
 
 
 
 def downgrade():
     with op.batch_alter_table('award', schema=None) as batch_op:
+        batch_op.drop_column('online_vote')
         batch_op.drop_column('live_tally')
         batch_op.drop_column('vote_top_n')
 
