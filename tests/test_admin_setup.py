@@ -251,3 +251,25 @@ def test_a_blind_jury_never_shows_other_jurors_totals_and_an_open_one_does_after
     page = client.get(url).get_data(as_text=True)
     assert "The other jurors' totals" in page
     assert '<span class="chip">100</span>' in page
+
+
+def test_the_voting_window_is_set_with_the_award_and_checked(app, admin_client, seeded_award):
+    url = "/admin/awards/excellence-award/settings"
+    base = {"title": seeded_award.title, "aggregation_method": "mean", "quorum": "3"}
+    refused = post(
+        admin_client,
+        url,
+        **base,
+        voting_opens_at="2030-07-02T20:00",
+        voting_closes_at="2030-07-02T19:00",
+    )
+    assert refused.status_code == 422
+    post(
+        admin_client,
+        url,
+        **base,
+        voting_opens_at="2030-07-02T19:00",
+        voting_closes_at="2030-07-02T21:30",
+    )
+    db.session.refresh(seeded_award)
+    assert seeded_award.voting_closes_at.isoformat() == "2030-07-02T21:30:00"

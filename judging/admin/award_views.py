@@ -24,6 +24,8 @@ def _award_values(form: AwardForm) -> dict:
         "description": (form.description.data or "").strip(),
         "scoring_opens_at": form.scoring_opens_at.data,
         "scoring_closes_at": form.scoring_closes_at.data,
+        "voting_opens_at": form.voting_opens_at.data,
+        "voting_closes_at": form.voting_closes_at.data,
         "aggregation_method": form.aggregation_method.data,
         "quorum": form.quorum.data,
         "require_comment": form.require_comment.data,

@@ -96,6 +96,18 @@ class AwardForm(FlaskForm):
         format="%Y-%m-%dT%H:%M",
         description="Optional. After it no juror can save, even before you close scoring.",
     )
+    voting_opens_at = DateTimeLocalField(
+        "Voting opens (UTC)",
+        validators=[Optional()],
+        format="%Y-%m-%dT%H:%M",
+        description="Optional, if the award has a vote. Opening voting is your explicit action.",
+    )
+    voting_closes_at = DateTimeLocalField(
+        "Voting closes (UTC)",
+        validators=[Optional()],
+        format="%Y-%m-%dT%H:%M",
+        description="Optional. After it no ballot is accepted, even before you close voting.",
+    )
     aggregation_method = SelectField(
         "How scores are combined",
         choices=[SelectChoice(k, v) for k, v in METHOD_NAMES.items()],

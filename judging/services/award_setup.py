@@ -21,6 +21,8 @@ AWARD_FIELDS = (
     "description",
     "scoring_opens_at",
     "scoring_closes_at",
+    "voting_opens_at",
+    "voting_closes_at",
     "aggregation_method",
     "quorum",
     "require_comment",
@@ -59,6 +61,9 @@ def _check_award(values: dict) -> dict[str, list[str]]:
     opens, closes = values.get("scoring_opens_at"), values.get("scoring_closes_at")
     if opens and closes and opens >= closes:
         errors["scoring_closes_at"] = ["Must be after the opening time."]
+    opens, closes = values.get("voting_opens_at"), values.get("voting_closes_at")
+    if opens and closes and opens >= closes:
+        errors["voting_closes_at"] = ["Must be after the opening time."]
     if values.get("aggregation_method") not in AGGREGATION_METHODS:
         errors["aggregation_method"] = ["Choose one of the methods offered."]
     if not isinstance(values.get("quorum"), int) or values["quorum"] < 1:
