@@ -221,6 +221,27 @@ def seeded_award(app):
 
 
 @pytest.fixture
+def award(seeded_award):
+    """The Excellence Award, open for scoring."""
+    seeded_award.status = "scoring"
+    db.session.commit()
+    return seeded_award
+
+
+@pytest.fixture
+def juror(make_user, award):
+    """A juror of the award open for scoring."""
+    return make_user(role="juror", awards=[award])
+
+
+@pytest.fixture
+def juror_client(client, juror):
+    """The test client, logged in as that juror."""
+    assert log_in(client, juror).status_code == 302
+    return client
+
+
+@pytest.fixture
 def make_user(app):
     """Create a user whose password is PASSWORD: make_user(role="admin", awards=[award])."""
     counter = iter(range(1, 10_000))

@@ -89,6 +89,13 @@ def form_post(page: dict[str, str]) -> dict[str, str]:
     return {persona: INVALID if outcome == OK else outcome for persona, outcome in page.items()}
 
 
+# Results before publication: administrators see a provisional version, nobody else anything.
+UNPUBLISHED = outcomes(
+    anonymous=NOT_FOUND, juror=NOT_FOUND, other_juror=NOT_FOUND, deactivated=NOT_FOUND, admin=OK
+)
+# A page the award does not have (the seeded award has no online vote): 404 for everyone.
+NOWHERE = dict.fromkeys(PERSONAS, NOT_FOUND)
+
 MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # Public pages, the JSON API (read-only so far) and static files.
     ("GET", "/"): EVERYONE,
@@ -145,50 +152,14 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/awards/<slug>/jury/remind"): ADMIN_ACTION,
     ("POST", "/admin/awards/<slug>/jury/<int:user_id>/remind"): ADMIN_ACTION,
     # Results: before publication only administrators see them (provisional).
-    ("GET", "/awards/<slug>/results"): outcomes(
-        anonymous=NOT_FOUND,
-        juror=NOT_FOUND,
-        other_juror=NOT_FOUND,
-        deactivated=NOT_FOUND,
-        admin=OK,
-    ),
-    ("GET", "/api/v1/awards/<award_slug>/results"): outcomes(
-        anonymous=NOT_FOUND,
-        juror=NOT_FOUND,
-        other_juror=NOT_FOUND,
-        deactivated=NOT_FOUND,
-        admin=OK,
-    ),
+    ("GET", "/awards/<slug>/results"): UNPUBLISHED,
+    ("GET", "/api/v1/awards/<award_slug>/results"): UNPUBLISHED,
     ("GET", "/admin/awards/<slug>/review"): ADMINS,
     # The online vote: an award without one (the seeded award) answers 404 to everyone.
-    ("GET", "/vote/<slug>/online"): outcomes(
-        anonymous=NOT_FOUND,
-        juror=NOT_FOUND,
-        other_juror=NOT_FOUND,
-        deactivated=NOT_FOUND,
-        admin=NOT_FOUND,
-    ),
-    ("POST", "/vote/<slug>/online"): outcomes(
-        anonymous=NOT_FOUND,
-        juror=NOT_FOUND,
-        other_juror=NOT_FOUND,
-        deactivated=NOT_FOUND,
-        admin=NOT_FOUND,
-    ),
-    ("GET", "/vote/<slug>/online/<token>"): outcomes(
-        anonymous=NOT_FOUND,
-        juror=NOT_FOUND,
-        other_juror=NOT_FOUND,
-        deactivated=NOT_FOUND,
-        admin=NOT_FOUND,
-    ),
-    ("POST", "/vote/<slug>/online/<token>"): outcomes(
-        anonymous=NOT_FOUND,
-        juror=NOT_FOUND,
-        other_juror=NOT_FOUND,
-        deactivated=NOT_FOUND,
-        admin=NOT_FOUND,
-    ),
+    ("GET", "/vote/<slug>/online"): NOWHERE,
+    ("POST", "/vote/<slug>/online"): NOWHERE,
+    ("GET", "/vote/<slug>/online/<token>"): NOWHERE,
+    ("POST", "/vote/<slug>/online/<token>"): NOWHERE,
     ("GET", "/admin/audit"): ADMINS,
     ("POST", "/admin/awards/<slug>/publish"): form_post(ADMINS),
     # Setting up awards and their criteria.
@@ -231,9 +202,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # shown exactly when the results page is (before publication: to administrators only).
     ("GET", "/admin/awards/<slug>/present"): ADMINS,
     ("GET", "/admin/awards/<slug>/certificate"): {**ADMINS, "admin": NOT_FOUND},
-    ("GET", "/awards/<slug>/results/sheet"): outcomes(
-        anonymous=NOT_FOUND, juror=NOT_FOUND, other_juror=NOT_FOUND, deactivated=NOT_FOUND, admin=OK
-    ),
+    ("GET", "/awards/<slug>/results/sheet"): UNPUBLISHED,
     ("GET", "/admin/people"): ADMINS,
     ("POST", "/admin/people/invite"): ADMIN_ACTION,
     ("POST", "/admin/people/<int:user_id>/resend"): ADMIN_ACTION,

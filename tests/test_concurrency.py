@@ -9,7 +9,6 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import func, select
 
 from judging.extensions import db
@@ -21,13 +20,6 @@ from .conftest import csrf_token, log_in
 from .test_evaluations import NOMINEE, evaluation_url
 
 CRITERIA = ["innovation", "impact", "person-centred", "sustainability", "transferability"]
-
-
-@pytest.fixture
-def award(seeded_award):
-    seeded_award.status = "scoring"
-    db.session.commit()
-    return seeded_award
 
 
 class Tab:

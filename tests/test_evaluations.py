@@ -138,25 +138,6 @@ def other_award(**columns) -> Award:
 
 
 @pytest.fixture
-def award(seeded_award):
-    """The Excellence Award, open for scoring."""
-    seeded_award.status = "scoring"
-    db.session.commit()
-    return seeded_award
-
-
-@pytest.fixture
-def juror(make_user, award):
-    return make_user(role="juror", awards=[award])
-
-
-@pytest.fixture
-def juror_client(client, juror):
-    assert log_in(client, juror).status_code == 302
-    return client
-
-
-@pytest.fixture
 def saved(juror_client):
     """The juror's draft of the Gaming Club, at version 1, that refused writes must not touch."""
     response = put_evaluation(juror_client, draft({"impact": 7}, comment="First thoughts."))

@@ -29,24 +29,6 @@ from .test_evaluations import (
 PAGE = f"/jury/awards/{AWARD}/nominees/{NOMINEE}"
 
 
-@pytest.fixture
-def award(seeded_award):
-    seeded_award.status = "scoring"
-    db.session.commit()
-    return seeded_award
-
-
-@pytest.fixture
-def juror(make_user, award):
-    return make_user(role="juror", awards=[award])
-
-
-@pytest.fixture
-def juror_client(client, juror):
-    assert log_in(client, juror).status_code == 302
-    return client
-
-
 def post_form(client, scores=None, *, version=0, action="save", nominee=NOMINEE, **fields):
     """The evaluation form as a browser without JavaScript posts it."""
     data = {
