@@ -9,13 +9,10 @@ from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
 from judging.forms import render_form
+from judging.lookups import award_or_404
 from judging.models import Award, Criterion
 from judging.services import award_setup
 from judging.services.award_setup import CriterionInput, SetupError
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _award_values(form: AwardForm) -> dict:
@@ -60,7 +57,7 @@ def new_award():
 @blueprint.route("/awards/<slug>/settings", methods=["GET", "POST"])
 def award_settings(slug: str):
     """The award's title, description, scoring window and rules."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = AwardForm(obj=award)
     if form.validate_on_submit():
         try:
@@ -78,7 +75,7 @@ def award_settings(slug: str):
 @blueprint.post("/awards/<slug>/archive")
 def archive_award(slug: str):
     """Archive the award (or bring it back): it leaves the lists; nothing is deleted."""
-    award = _award(slug)
+    award = award_or_404(slug)
     if EmptyForm().validate_on_submit():
         try:
             award_setup.set_archived(award, award.archived_at is None, actor=current_user)
@@ -120,7 +117,7 @@ def _criterion_input(form: CriterionForm, slug: str) -> CriterionInput:
 @blueprint.route("/awards/<slug>/criteria", methods=["GET", "POST"])
 def criteria(slug: str):
     """The criteria with their weights as shares of the total; a form to add one."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = CriterionForm()
     if form.validate_on_submit():
         new_slug = (form.slug.data or "").strip() or award_setup.slugify(form.name.data)
@@ -145,7 +142,7 @@ def _criterion(award: Award, criterion_id: int) -> Criterion:
 @blueprint.route("/awards/<slug>/criteria/<int:criterion_id>", methods=["GET", "POST"])
 def edit_criterion(slug: str, criterion_id: int):
     """Change a criterion: wording always; weight and scale only before any score."""
-    award = _award(slug)
+    award = award_or_404(slug)
     criterion = _criterion(award, criterion_id)
     form = CriterionForm(obj=criterion)
     if form.validate_on_submit():
@@ -169,7 +166,7 @@ def edit_criterion(slug: str, criterion_id: int):
 @blueprint.post("/awards/<slug>/criteria/<int:criterion_id>/delete")
 def delete_criterion(slug: str, criterion_id: int):
     """Remove a criterion, before any juror has scored the award."""
-    award = _award(slug)
+    award = award_or_404(slug)
     criterion = _criterion(award, criterion_id)
     if EmptyForm().validate_on_submit():
         try:
@@ -186,7 +183,7 @@ def delete_criterion(slug: str, criterion_id: int):
 @blueprint.post("/awards/<slug>/criteria/<int:criterion_id>/<any(up, down):direction>")
 def move_criterion(slug: str, criterion_id: int, direction: str):
     """Move a criterion up or down in the order jurors see."""
-    award = _award(slug)
+    award = award_or_404(slug)
     criterion = _criterion(award, criterion_id)
     if EmptyForm().validate_on_submit():
         try:

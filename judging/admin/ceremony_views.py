@@ -8,18 +8,13 @@ from datetime import UTC, datetime
 
 from flask import abort, render_template
 from flask_login import current_user
-from sqlalchemy import select
 
 from judging.admin.views import blueprint
-from judging.extensions import db
+from judging.lookups import award_or_404
 from judging.models import Award
 from judging.public.views import blueprint as public_blueprint
 from judging.ranking import METHOD_NAMES
 from judging.services import publication
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _visible_results(award: Award) -> tuple[dict, bool]:
@@ -84,7 +79,7 @@ def reveal_steps(document: dict) -> list[dict]:
 @blueprint.get("/awards/<slug>/present")
 def present(slug: str):
     """The presenter's page: the ranking revealed from last place to the winner, key by key."""
-    award = _award(slug)
+    award = award_or_404(slug)
     document, provisional = _visible_results(award)
     presentation = {
         "award": award.title,
@@ -106,7 +101,7 @@ def present(slug: str):
 
 def results_sheet(slug: str):
     """The results on one A4 sheet to print: ranking, scores, method, criteria, digest."""
-    award = _award(slug)
+    award = award_or_404(slug)
     document, provisional = _visible_results(award)
     total_weight = sum(c["weight"] for c in document["criteria"]) or 1
     return render_template(
@@ -131,7 +126,7 @@ public_blueprint.add_url_rule(
 @blueprint.get("/awards/<slug>/certificate")
 def certificate(slug: str):
     """The winner's certificate, A4 landscape; one page per winner when first place is shared."""
-    award = _award(slug)
+    award = award_or_404(slug)
     document, provisional = _visible_results(award)
     winners = [n for n in document["nominees"] if n["rank"] == 1 and n["score"] is not None]
     if provisional or not winners:

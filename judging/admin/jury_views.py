@@ -4,7 +4,6 @@ juror's and each nominee's progress, and reminders to the jurors who have not fi
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import IntegerField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, NumberRange
@@ -12,6 +11,7 @@ from wtforms.validators import InputRequired, NumberRange
 from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
+from judging.lookups import award_or_404
 from judging.models import Award, Nominee, User
 from judging.services import assignment
 from judging.services.assignment import JuryError, NeedsConfirmation
@@ -59,10 +59,6 @@ class PairForm(FlaskForm):
     nominee = IntegerField(validators=[InputRequired()])
     juror = IntegerField(validators=[InputRequired()])
     op = RadioField(choices=[SelectChoice("add", "add"), SelectChoice("remove", "remove")])
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _back(award: Award, anchor: str | None = None):
@@ -113,13 +109,13 @@ def _confirmation(message: str, action: str, button: str, **fields) -> dict:
 @blueprint.get("/awards/<slug>/jury")
 def jury(slug: str):
     """The jury with each juror's progress, the nominees with theirs, and the assignment."""
-    return _page(_award(slug))
+    return _page(award_or_404(slug))
 
 
 @blueprint.post("/awards/<slug>/jury/add")
 def jury_add(slug: str):
     """Put an existing juror account on this award's jury."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = AddJurorForm()
     form.juror.choices = []
     if not form.validate_on_submit():
@@ -152,7 +148,7 @@ def jury_add(slug: str):
 def jury_remove(slug: str, user_id: int):
     """Take a juror off this award's jury (their evaluations are kept), after a confirmation
     when they have begun."""
-    award = _award(slug)
+    award = award_or_404(slug)
     user = db.get_or_404(User, user_id)
     if not EmptyForm().validate_on_submit():
         return _back(award)
@@ -181,7 +177,7 @@ def jury_remove(slug: str, user_id: int):
 @blueprint.post("/awards/<slug>/jury/mode")
 def jury_mode(slug: str):
     """Every juror scores every nominee, or each only the nominees assigned to them."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = ModeForm()
     if not form.validate_on_submit():
         flash("Choose how the jurors share the nominees.", "error")
@@ -216,7 +212,7 @@ def jury_mode(slug: str):
 def jury_generate(slug: str):
     """Assign each nominee to k jurors, evenly, never a recused pair; jurors then see only
     their assigned nominees."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = GenerateForm()
     if not form.validate_on_submit():
         return _page(award, generate_form=form, status=422)
@@ -252,7 +248,7 @@ def jury_generate(slug: str):
 def jury_assignment(slug: str):
     """Assign one juror to one nominee, or take the nominee away (after a confirmation when
     the juror has begun evaluating it)."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = PairForm()
     if not form.validate_on_submit():
         flash("Choose a nominee and a juror.", "error")
@@ -336,10 +332,10 @@ def _remind(award: Award, juror: User | None):
 @blueprint.post("/awards/<slug>/jury/remind")
 def jury_remind_all(slug: str):
     """Email every unfinished juror how many evaluations they have left."""
-    return _remind(_award(slug), None)
+    return _remind(award_or_404(slug), None)
 
 
 @blueprint.post("/awards/<slug>/jury/<int:user_id>/remind")
 def jury_remind(slug: str, user_id: int):
     """Email one juror how many evaluations they have left, unless they have finished."""
-    return _remind(_award(slug), db.get_or_404(User, user_id))
+    return _remind(award_or_404(slug), db.get_or_404(User, user_id))

@@ -10,14 +10,11 @@ from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
 from judging.forms import render_form
+from judging.lookups import award_or_404
 from judging.models import Award, Nominee
 from judging.services import nominee_import, nominees
 from judging.services.nominee_import import ImportProblem, ImportRefused, ImportSource
 from judging.services.nominees import NomineeError
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _nominee(award: Award, nominee_slug: str) -> Nominee:
@@ -34,7 +31,7 @@ def _to_list(award: Award, nominee: Nominee | None = None):
 @blueprint.get("/awards/<slug>/nominees", endpoint="nominees")
 def nominee_list(slug: str):
     """The award's nominees in order, with their status and evaluations, and what can be done."""
-    award = _award(slug)
+    award = award_or_404(slug)
     return render_template(
         "admin/nominees.html",
         award=award,
@@ -65,7 +62,7 @@ def _form_page(award: Award, form: NomineeForm, nominee: Nominee | None = None):
 @blueprint.route("/awards/<slug>/nominees/new", methods=["GET", "POST"])
 def nominee_new(slug: str):
     """Add a nominee at the end of the list."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = NomineeForm()
     if form.validate_on_submit():
         try:
@@ -83,7 +80,7 @@ def nominee_new(slug: str):
 @blueprint.route("/awards/<slug>/nominees/<nominee_slug>/edit", methods=["GET", "POST"])
 def nominee_edit(slug: str, nominee_slug: str):
     """Change a nominee's details (its slug only until it is evaluated)."""
-    award = _award(slug)
+    award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     form = NomineeForm(obj=nominee)
     if form.validate_on_submit():
@@ -105,7 +102,7 @@ def nominee_edit(slug: str, nominee_slug: str):
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>/<any(up, down):direction>")
 def nominee_move(slug: str, nominee_slug: str, direction: str):
     """Move a nominee one place up or down the award's order."""
-    award = _award(slug)
+    award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     if EmptyForm().validate_on_submit():
         try:
@@ -121,7 +118,7 @@ def nominee_move(slug: str, nominee_slug: str, direction: str):
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>/withdraw")
 def nominee_withdraw(slug: str, nominee_slug: str):
     """Withdraw a nominee: it leaves jurors' lists and the ranking; nothing is deleted."""
-    award = _award(slug)
+    award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     form = WithdrawForm()
     if form.validate_on_submit():
@@ -143,7 +140,7 @@ def nominee_withdraw(slug: str, nominee_slug: str):
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>/reinstate")
 def nominee_reinstate(slug: str, nominee_slug: str):
     """Bring a withdrawn nominee back, with the evaluations it had."""
-    award = _award(slug)
+    award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     if EmptyForm().validate_on_submit():
         try:
@@ -160,7 +157,7 @@ def nominee_reinstate(slug: str, nominee_slug: str):
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>/delete")
 def nominee_delete(slug: str, nominee_slug: str):
     """Delete a nominee nobody has evaluated; one with evaluations can only be withdrawn."""
-    award = _award(slug)
+    award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     title = nominee.title
     if EmptyForm().validate_on_submit():
@@ -207,7 +204,7 @@ def _form_with_text(text: str) -> ImportForm:
 @blueprint.route("/awards/<slug>/nominees/import", methods=["GET", "POST"])
 def nominee_import_preview(slug: str):
     """Import nominees from CSV or JSON: first a preview of every row and its errors."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = ImportForm()
     if not form.validate_on_submit():
         return _import_page(award, form)
@@ -235,7 +232,7 @@ def nominee_import_preview(slug: str):
 @blueprint.post("/awards/<slug>/nominees/import/confirm")
 def nominee_import_confirm(slug: str):
     """Import every previewed nominee, checked again, or none."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = ConfirmImportForm()
     source = ImportSource(text=form.text.data or "", format=form.format.data or "")
     if not form.validate_on_submit():

@@ -2,19 +2,15 @@
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from judging.admin.forms import PublishForm
 from judging.admin.views import blueprint
 from judging.auth.access import fresh_login_required
 from judging.extensions import db
+from judging.lookups import award_or_404
 from judging.models import Award
 from judging.services import publication
 from judging.services.notifications import notify_jury
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _review_page(award: Award, form: PublishForm, status: int = 200):
@@ -30,14 +26,14 @@ def _review_page(award: Award, form: PublishForm, status: int = 200):
 @blueprint.get("/awards/<slug>/review")
 def review(slug: str):
     """What stands in the way of publishing, and the publish form."""
-    return _review_page(_award(slug), PublishForm())
+    return _review_page(award_or_404(slug), PublishForm())
 
 
 @blueprint.post("/awards/<slug>/publish")
 @fresh_login_required
 def publish(slug: str):
     """Publish: freeze the results in a snapshot with its digest (a fresh login is needed)."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = PublishForm()
     if not form.validate_on_submit():
         return _review_page(award, form, 422)

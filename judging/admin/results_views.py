@@ -4,21 +4,17 @@ import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from judging import ranking
 from judging.admin import charts
 from judging.admin.forms import CastingForm
 from judging.admin.views import blueprint
 from judging.extensions import db
-from judging.models import Award, CastingDecision
+from judging.lookups import award_or_404
+from judging.models import CastingDecision
 from judging.services import results
 from judging.services.audit import record_event
 from judging.services.progress import jury_progress
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _method() -> str | None:
@@ -29,7 +25,7 @@ def _method() -> str | None:
 @blueprint.get("/awards/<slug>/leaderboard")
 def leaderboard(slug: str):
     """Rank, score, criteria, coverage, flags, every method side by side, and two charts."""
-    award = _award(slug)
+    award = award_or_404(slug)
     method = _method() or award.aggregation_method
     result, lookups = results.compute(award, method)
     jurors = results.juror_labels(award)
@@ -70,7 +66,7 @@ def _tie_groups(result: ranking.Ranking) -> dict[tuple[str, ...], int]:
 @blueprint.post("/awards/<slug>/casting")
 def casting(slug: str):
     """Record a casting decision: the order of nominees the rules left tied, and why."""
-    award = _award(slug)
+    award = award_or_404(slug)
     method = request.form.get("method", "")
     tied = tuple(request.form.getlist("tied"))
     form = CastingForm(prefix=request.form.get("prefix", ""))
@@ -121,7 +117,7 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 @blueprint.get("/awards/<slug>/results.<any(json, csv):fmt>")
 def export_results(slug: str, fmt: str):
     """The ranking with statistics and flags, as JSON or CSV."""
-    award = _award(slug)
+    award = award_or_404(slug)
     result, lookups = results.compute(award, _method())
     document = results.as_json(award, result, lookups, results.juror_labels(award))
     name = f"{award.slug}-results-{result.method}.{fmt}"
@@ -135,7 +131,7 @@ def export_results(slug: str, fmt: str):
 @blueprint.get("/awards/<slug>/scores.<any(json, csv):fmt>")
 def export_scores(slug: str, fmt: str):
     """Every score with its juror, comments and recusals, as JSON or CSV."""
-    award = _award(slug)
+    award = award_or_404(slug)
     rows = results.raw_scores(award)
     name = f"{award.slug}-scores.{fmt}"
     if fmt == "json":

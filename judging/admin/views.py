@@ -22,6 +22,7 @@ from judging.auth.access import (
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
 from judging.forms import render_form
+from judging.lookups import award_or_404
 from judging.mail import MailError
 from judging.models import Award, JuryMember, Nominee, Recusal, Setting, User
 from judging.passwords import app_passwords
@@ -50,14 +51,10 @@ def index():
     return render_template("admin/index.html", awards=list_awards_with_counts())
 
 
-def _award_or_404(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
-
-
 @blueprint.get("/awards/<slug>")
 def award(slug: str):
     """One award: its status and the next step, jurors' progress, conflicts of interest."""
-    award = _award_or_404(slug)
+    award = award_or_404(slug)
     return render_template(
         "admin/award.html",
         award=award,
@@ -115,7 +112,7 @@ VOTING_STEPS = ("open_voting", "close_voting")
 @blueprint.post("/awards/<slug>/<any(open_scoring, close_scoring, open_voting, close_voting):step>")
 def award_transition(slug: str, step: str):
     """Open or close scoring or voting, after a confirmation page that says what will happen."""
-    award = _award_or_404(slug)
+    award = award_or_404(slug)
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("admin.award", slug=slug))
@@ -157,7 +154,7 @@ def award_transition(slug: str, step: str):
 @blueprint.post("/awards/<slug>/recusals/<int:recusal_id>/lift")
 def lift_recusal(slug: str, recusal_id: int):
     """Decide that a declared conflict does not stand: the juror may score the nominee."""
-    award = _award_or_404(slug)
+    award = award_or_404(slug)
     recusal = db.one_or_404(
         select(Recusal).join(Nominee).where(Recusal.id == recusal_id, Nominee.award_id == award.id)
     )

@@ -18,6 +18,7 @@ from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
 from judging.links import external_url
+from judging.lookups import award_or_404
 from judging.models import Award, Ballot, VotingCredential
 from judging.services import voting
 from judging.services.audit import record_event
@@ -81,10 +82,6 @@ class VoidForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
 
 
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
-
-
 def _tally_visible(award: Award) -> bool:
     return award.status in ("voting_closed", "published") or (
         award.status == "voting" and award.live_tally
@@ -146,13 +143,13 @@ def _page(award: Award, *, settings_form=None, codes_form=None, status: int = 20
 @blueprint.get("/awards/<slug>/voting")
 def voting_page(slug: str):
     """The vote: its rules, its codes, the ballots cast and, when it may be seen, the tally."""
-    return _page(_award(slug))
+    return _page(award_or_404(slug))
 
 
 @blueprint.post("/awards/<slug>/voting/settings")
 def voting_settings(slug: str):
     """The shortlist and the weights, fixed once voting opens."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = VoteSettingsForm()
     if award.status not in SETTINGS_EDITABLE:
         flash(
@@ -196,7 +193,7 @@ def voting_settings(slug: str):
 @blueprint.post("/awards/<slug>/voting/live-tally")
 def voting_live_tally(slug: str):
     """Turn the live tally (the ceremony screen) on or off."""
-    award = _award(slug)
+    award = award_or_404(slug)
     if EmptyForm().validate_on_submit():
         award.live_tally = not award.live_tally
         record_event(
@@ -224,7 +221,7 @@ def _no_store(response):
 @blueprint.post("/awards/<slug>/voting/codes")
 def voting_codes(slug: str):
     """Generate N one-time access codes, shown on this response only."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = CodesForm()
     if not form.validate_on_submit():
         return _page(award, codes_form=form, status=422)
@@ -264,7 +261,7 @@ def voting_cards(slug: str):
     The codes come back from the codes page in the form's body (never in a URL); only codes
     valid for this award are printed.
     """
-    award = _award(slug)
+    award = award_or_404(slug)
     form = EmptyForm()
     wanted = [c for c in request.form.getlist("code") if c.strip()][: voting.MAX_CODES]
     if not form.validate_on_submit() or not wanted:
@@ -301,7 +298,7 @@ def voting_cards(slug: str):
 @blueprint.post("/awards/<slug>/voting/void")
 def voting_void(slug: str):
     """Void one ballot, with a reason: it stays listed, marked, and is no longer counted."""
-    award = _award(slug)
+    award = award_or_404(slug)
     form = VoidForm()
     if not form.validate_on_submit():
         flash("Give the reason for voiding the ballot.", "error")

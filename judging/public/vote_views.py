@@ -8,6 +8,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from judging.extensions import db, limiter, refused
+from judging.lookups import award_or_404
 from judging.models import Award, Ballot, VotingCredential
 from judging.public.views import blueprint
 from judging.services import voting
@@ -24,10 +25,6 @@ NO_CODE = "Enter the code printed on your card."
 
 def _vote_limit() -> str:
     return current_app.config["VOTE_FAILURES_PER_IP"]
-
-
-def _award(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
 
 
 def _no_store(response):
@@ -75,7 +72,7 @@ def _ballot(award, nominees, *, code="", chosen="", error=None, status=200):
 @limiter.limit(_vote_limit, methods=["POST"], deduct_when=refused)
 def vote(slug: str):
     """The ballot (GET), its confirmation (POST action=review) and the vote (action=confirm)."""
-    award = _award(slug)
+    award = award_or_404(slug)
     nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
     if request.method == "GET":
         code = voting.normalise_code(request.args.get("code", ""))
@@ -117,7 +114,7 @@ def vote(slug: str):
 @blueprint.get("/vote/<slug>/check")
 def vote_check(slug: str):
     """Whether the ballot with a receipt is counted or void; nothing else about it."""
-    award = _award(slug)
+    award = award_or_404(slug)
     receipt = request.args.get("receipt", "").strip()[:32]
     state, status = None, 200
     if receipt:
