@@ -12,7 +12,7 @@ from judging import ranking
 from judging.extensions import db
 from judging.models import ROLES, AuditEvent, User
 from judging.passwords import app_passwords
-from judging.services import deadlines, demo, publication, results, voting
+from judging.services import backup, deadlines, demo, publication, results, voting
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password
 from judging.services.audit import first_broken_event
 from judging.services.awards import TransitionError, award_by_slug, transition
@@ -302,7 +302,57 @@ def demo_command(slug: str, remove: bool) -> None:
         click.echo(f"remove them with: flask --app wsgi demo {slug} --remove")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Write a consistent copy of the whole database to PATH (safe while the app is serving).
+
+    SQLite: through SQLite's backup API. PostgreSQL: pg_dump --format=custom. The backup is
+    noted in the audit log first, so the backup itself holds the note.
+    """
+    url = db.engine.url
+    backup.record_backup(path, actor=None)
+    db.session.commit()
+    try:
+        size = backup.make_backup(url, path)
+    except (backup.BackupError, OSError) as exc:
+        db.session.rollback()
+        backup.record_failure(path, str(exc), actor=None)
+        db.session.commit()
+        raise click.ClickException(f"no backup was made: {exc}") from None
+    click.echo(f"backed up the {db.engine.dialect.name} database to {path} ({size:,} bytes)")
+    click.echo(f"restore it with: flask --app wsgi restore {path}")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the WHOLE database with the backup at PATH (everything since it is lost)."""
+    url = db.engine.url
+    try:
+        backup.check_backup(url, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not yes and not click.confirm(
+        f"Replace the whole {db.engine.dialect.name} database with {path}? "
+        "Everything saved since that backup is lost",
+        default=False,
+    ):
+        raise click.ClickException("nothing was restored (not confirmed; --yes skips the question)")
+    db.session.close()
+    db.engine.dispose()  # this process's connections must not outlive the old tables
+    try:
+        backup.restore_backup(url, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(f"nothing was restored: {exc}") from None
+    click.echo(f"restored the database from {path}")
+    click.echo("check it with: flask --app wsgi audit verify")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(users)
     app.cli.add_command(award)

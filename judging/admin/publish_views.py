@@ -9,7 +9,7 @@ from judging.auth.access import fresh_login_required
 from judging.extensions import db
 from judging.lookups import award_or_404
 from judging.models import Award
-from judging.services import publication
+from judging.services import backup, publication
 from judging.services.notifications import notify_jury
 
 
@@ -20,6 +20,7 @@ def _review_page(award: Award, form: PublishForm, status: int = 200):
         form=form,
         blockers=publication.review(award) if award.status != "published" else [],
         snapshot=publication.snapshot_of(award),
+        last_backup=backup.last_backup(db.session),
     ), status
 
 

@@ -26,7 +26,7 @@ from judging.lookups import award_or_404
 from judging.mail import MailError
 from judging.models import Award, JuryMember, Nominee, Recusal, Setting, User
 from judging.passwords import app_passwords
-from judging.services import accounts, evaluations
+from judging.services import accounts, backup, evaluations
 from judging.services.audit import record_event
 from judging.services.awards import TransitionError, list_awards_with_counts, transition
 from judging.services.notifications import notify_jury, send_invitation
@@ -107,6 +107,8 @@ STEP_EXPLANATIONS = {
 }
 
 VOTING_STEPS = ("open_voting", "close_voting")
+# Steps before which the confirmation page reminds the administrator to make a backup.
+CLOSING_STEPS = ("close_scoring", "close_voting")
 
 
 @blueprint.post("/awards/<slug>/<any(open_scoring, close_scoring, open_voting, close_voting):step>")
@@ -125,6 +127,8 @@ def award_transition(slug: str, step: str):
             explanation=explanation,
             danger=danger,
             form=form,
+            remind_backup=step in CLOSING_STEPS,
+            last_backup=backup.last_backup(db.session) if step in CLOSING_STEPS else None,
         )
     try:
         transition(award, step, actor=current_user)
