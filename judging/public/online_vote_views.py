@@ -95,12 +95,12 @@ def online_ballot(slug: str, token: str):
             db.session.rollback()
             error, status = exc.message, exc.status
         else:
+            # Found before the commit expires the nominees: after it, each one looked at
+            # would be read again (a query per nominee).
+            nominee = next(n for n in nominees if n.id == ballot.nominee_id)
             db.session.commit()
             page = render_template(
-                "public/online_receipt.html",
-                award=award,
-                ballot=ballot,
-                nominee=next(n for n in nominees if n.id == ballot.nominee_id),
+                "public/online_receipt.html", award=award, ballot=ballot, nominee=nominee
             )
             return page, 201, {"Cache-Control": "no-store"}
     return render_template(
