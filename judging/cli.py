@@ -281,6 +281,28 @@ def audit_verify_command() -> None:
     click.echo(f"OK: {len(events)} audit events, chain intact")
 
 
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Remove personal data past its retention period (RETENTION_DAYS_* settings)."""
+    from pathlib import Path
+
+    from judging.services import privacy
+
+    report = privacy.purge(
+        current_app.config, outbox=Path(current_app.instance_path) / "outbox", dry_run=dry_run
+    )
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    verb = "would remove" if dry_run else "removed"
+    for kind, count in report.counts.items():
+        click.echo(f"{verb} {count:>6} {kind}")
+    if not report.total:
+        click.echo("nothing is past its retention period")
+
+
 @click.command("demo")
 @click.argument("slug")
 @click.option("--remove", is_flag=True, help="Take the demo data off again.")
@@ -361,3 +383,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(audit)
     app.cli.add_command(remind_command)
+    app.cli.add_command(purge_command)

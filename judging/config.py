@@ -70,6 +70,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
         "MAIL_FROM": env("MAIL_FROM") or DEFAULTS["MAIL_FROM"],
+        **{name: int(env(name) or DEFAULTS[name]) for name in RETENTION_SETTINGS},
     }
 
 
@@ -114,4 +115,16 @@ DEFAULTS = {
     # Refused ballots (unknown or used codes) per address; accepted ones are never limited.
     # Generous: codes carry 80 bits, and a hall full of voters may share one address.
     "VOTE_FAILURES_PER_IP": "300 per minute",
+    # Retention, in days (`flask purge` removes what is older; the privacy page quotes them).
+    # Voters' IP and browser hashes and voting credentials, after the award's publication:
+    "RETENTION_DAYS_AFTER_PUBLICATION": 90,
+    # Invitation and reset links after they expired or were used; used recovery codes:
+    "RETENTION_DAYS_ACCOUNT_TOKENS": 30,
+    # Copies of sent mail in instance/outbox/ (only without a mail server):
+    "RETENTION_DAYS_OUTBOX": 7,
 }
+RETENTION_SETTINGS = (
+    "RETENTION_DAYS_AFTER_PUBLICATION",
+    "RETENTION_DAYS_ACCOUNT_TOKENS",
+    "RETENTION_DAYS_OUTBOX",
+)

@@ -179,6 +179,8 @@ class User(Base):
     totp_enabled_at: Mapped[datetime | None]
     # The 30-second step of the last code accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None]
+    # Set when an administrator anonymised the account: its identity is gone for good.
+    anonymised_at: Mapped[datetime | None]
 
     # Flask-Login's user protocol, by duck typing: this module imports nothing from Flask.
     is_anonymous = False

@@ -52,6 +52,7 @@ EVERY_ENGINE = {
     "test_admin_nominees",
     "test_config",
     "test_backup",
+    "test_privacy",
 }
 
 

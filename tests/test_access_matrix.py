@@ -101,6 +101,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/"): EVERYONE,
     ("GET", "/awards/<slug>"): EVERYONE,
     ("GET", "/awards/<slug>/nominees/<nominee_slug>"): EVERYONE,
+    ("GET", "/privacy"): EVERYONE,
     ("GET", "/api/v1/awards"): EVERYONE,
     ("GET", "/api/v1/awards/<award_slug>/nominees"): EVERYONE,
     ("GET", "/api/v1/awards/<award_slug>/criteria"): EVERYONE,
@@ -125,6 +126,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/account/two-factor"): form_post(SIGNED_IN),
     ("POST", "/account/two-factor/disable"): OWN_ACCOUNT_ACTION,
     ("POST", "/account/two-factor/recovery-codes"): OWN_ACCOUNT_ACTION,
+    ("GET", "/account/data"): SIGNED_IN,
     # The jury's pages and their JSON API.
     ("GET", "/jury/"): JURORS,
     ("GET", "/jury/awards/<slug>/nominees/<nominee_slug>"): AWARD_JURY,
@@ -210,6 +212,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/people/<int:user_id>/reactivate"): ADMIN_ACTION,
     ("POST", "/admin/people/<int:user_id>/role"): ADMIN_ACTION,
     ("POST", "/admin/people/<int:user_id>/awards"): ADMIN_ACTION,
+    # Without confirmed=yes: the confirmation page.
+    ("POST", "/admin/people/<int:user_id>/anonymise"): ADMINS,
     ("GET", "/admin/settings"): ADMINS,
     ("POST", "/admin/settings"): ADMIN_ACTION,
     # Voting administration: its rules, access codes (shown once) and cards, voiding ballots.

@@ -7,6 +7,7 @@ from judging.admin import (  # noqa: F401  (register their routes)
     ceremony_views,
     jury_views,
     nominee_views,
+    privacy_views,
     publish_views,
     results_views,
     voting_views,

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from judging.admin.views import blueprint
 from judging.extensions import db
-from judging.models import AuditEvent
+from judging.models import AuditEvent, User
 from judging.services.audit import first_broken_event
 
 PAGE_SIZE = 50
@@ -19,7 +19,13 @@ def audit():
     if filters["action"]:
         query = query.where(AuditEvent.action.startswith(filters["action"]))
     if filters["actor"]:
-        query = query.where(AuditEvent.actor.contains(filters["actor"]))
+        # Events name people by a pseudonym (older ones by email): match the current names too.
+        named = select(User.id).where(
+            User.name.contains(filters["actor"]) | User.email.contains(filters["actor"].lower())
+        )
+        query = query.where(
+            AuditEvent.actor.contains(filters["actor"]) | AuditEvent.actor_id.in_(named)
+        )
     if filters["subject"]:
         query = query.where(AuditEvent.subject.contains(filters["subject"]))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -29,6 +35,9 @@ def audit():
     ).all()
     broken = first_broken_event(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    # Who acted, by their current name: after an anonymisation, the anonymised one.
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
     return render_template(
         "admin/audit.html",
         events=events,
@@ -38,4 +47,5 @@ def audit():
         pages=max(1, -(-total // PAGE_SIZE)),
         broken=broken,
         actions=list(actions),
+        names=names,
     )

@@ -294,3 +294,6 @@ def disable_two_factor():
             db.session.commit()
             flash("Two-factor authentication is off.", "success")
     return redirect(url_for("auth.two_factor_setup"))
+
+
+from judging.auth import data_views  # noqa: E402, F401  (registers /account/data)

@@ -54,4 +54,8 @@ def results(slug: str):
     )
 
 
-from judging.public import online_vote_views, vote_views  # noqa: E402, F401  (registers the voter's pages)
+from judging.public import (  # noqa: E402, F401  (registers the voter's pages, the privacy page)
+    online_vote_views,
+    privacy_views,
+    vote_views,
+)

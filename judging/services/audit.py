@@ -39,6 +39,16 @@ def _serialise_writers() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK})
 
 
+def actor_label(actor: User | None) -> str:
+    """The label an event is hashed with: a stable pseudonym, never a name or an address.
+
+    Hashed labels cannot change without breaking the chain, so they must not be personal: the
+    audit page shows the person's current name through actor_id instead. (Events written before
+    this change carry the actor's email address, and keep it.)
+    """
+    return f"user #{actor.id}" if actor else "system"
+
+
 def record_event(action: str, subject: str, payload: dict, *, actor: User | None) -> AuditEvent:
     """Append an event to the ledger, chained to the latest one."""
     _serialise_writers()
@@ -46,7 +56,7 @@ def record_event(action: str, subject: str, payload: dict, *, actor: User | None
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor.id if actor else None,
-        actor=actor.email if actor else "system",
+        actor=actor_label(actor),
         action=action,
         subject=subject,
         payload=json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
