@@ -8,17 +8,11 @@ independent recount from the database agrees.
 
 import http.cookiejar
 import json
-import os
 import random
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -26,58 +20,9 @@ from judging.extensions import db
 from judging.models import Ballot
 from judging.services import voting
 
-from .conftest import ROOT
+from .servers import free_port, gunicorns  # noqa: F401  (free_port: test_logging imports it)
 
 CODES, REPEATS, CLIENTS = 1000, 200, 24
-SECRET = "test-secret-key-not-for-production"  # the app fixture's: codes are hashed with it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(database_url: str, instance: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET,
-        "JUDGING_ENV": "development",
-        "JUDGING_INSTANCE_PATH": str(instance),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).close()
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    with process.stderr:
-        raise RuntimeError(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
 
 
 class Voter:
@@ -111,12 +56,8 @@ def test_ballots_under_load_are_counted_exactly_once(app, database_url, seeded_a
     codes = voting.generate_codes(seeded_award, CODES, actor=None)
     db.session.commit()
     nominees = [n.slug for n in seeded_award.nominees]
-    engine = db.engine.dialect.name
-    servers = [
-        start_gunicorn(database_url, tmp_path / f"server{n}")
-        for n in range(2 if engine == "postgresql" else 1)
-    ]
-    try:
+    count = 2 if db.engine.dialect.name == "postgresql" else 1
+    with gunicorns(count, database_url, tmp_path) as servers:
         rnd = random.Random(8)
         jobs = [(code, rnd.choice(nominees)) for code in codes]
         jobs += [(rnd.choice(codes), rnd.choice(nominees)) for _ in range(REPEATS)]
@@ -124,16 +65,11 @@ def test_ballots_under_load_are_counted_exactly_once(app, database_url, seeded_a
         per_client = [jobs[i::CLIENTS] for i in range(CLIENTS)]
 
         def run(i: int):
-            voter = Voter(servers[i % len(servers)][1], seeded_award.slug)
+            voter = Voter(servers[i % len(servers)].url, seeded_award.slug)
             return [voter.vote(code, nominee) for code, nominee in per_client[i]]
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             answers = [a for batch in pool.map(run, range(CLIENTS)) for a in batch]
-    finally:
-        for process, _ in servers:
-            process.terminate()
-            process.wait(timeout=30)
-            process.stderr.close()
 
     statuses = [status for status, _ in answers]
     assert not [s for s in statuses if s >= 500], "a server error under load"
