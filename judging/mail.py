@@ -56,9 +56,14 @@ def send_mail(to: str, subject: str, body: str) -> None:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("mail to %s (%s) was not sent: %s", to, subject, exc)
+        log.warning("mail to %s (%s) was not sent: %s", _masked(to), subject, exc)
         raise MailError(f"The mail server did not accept the message: {exc}") from exc
-    log.info("mail sent to %s: %s", to, subject)
+    log.info("mail sent to %s: %s", _masked(to), subject)
+
+
+def _masked(address: str) -> str:
+    """The address as logs may show it: its domain only (a voter's address is never kept)."""
+    return "…@" + address.rpartition("@")[2]
 
 
 def _write_to_outbox(message: EmailMessage) -> None:
@@ -69,5 +74,8 @@ def _write_to_outbox(message: EmailMessage) -> None:
     path.write_bytes(message.as_bytes())
     # The body holds one-time links: the log says where it is, not what it says.
     log.warning(
-        "no MAIL_SERVER set: mail to %s (%s) written to %s", message["To"], message["Subject"], path
+        "no MAIL_SERVER set: mail to %s (%s) written to %s",
+        _masked(message["To"]),
+        message["Subject"],
+        path,
     )

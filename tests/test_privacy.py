@@ -155,6 +155,42 @@ def test_voters_addresses_ips_and_browsers_are_kept_only_as_keyed_hashes(
     assert not list((Path(app.instance_path) / "outbox").glob("*.eml"))
 
 
+def test_rate_limit_counters_and_logs_hold_no_address(app, make_app, seeded_award, caplog):
+    """The limiter's counters live in Redis: their keys must not be voters' or users' addresses;
+    nor may the logs name them."""
+    import redis
+
+    seeded_award.status, seeded_award.online_vote = "voting", True
+    db.session.commit()
+    marker = os.urandom(5).hex()
+    address = f"voter.{marker}@example.org"
+    ip = f"192.0.2.{int(marker[:2], 16) % 250 + 1}"
+    served = make_app(DEVELOPMENT=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
+    client = served.test_client()
+    client.environ_base.update(REMOTE_ADDR=ip)
+    url = f"/vote/{seeded_award.slug}/online"
+    with served.app_context(), caplog.at_level("INFO"):
+        token = csrf_token(client, url)
+        assert client.post(url, data={"email": address, "csrf_token": token}).status_code == 200
+        login = {"email": address, "password": "guess", "csrf_token": csrf_token(client)}
+        assert client.post("/login", data=login).status_code == 422
+        hashed = voting.keyed_hash(f"email:{address}")
+        login_hashed = voting.keyed_hash(f"login:{address}")
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    keys = [k.decode() for k in store.scan_iter(match="LIMITS:*")]
+    mine = [k for k in keys if hashed in k or login_hashed in k or f"/{ip}/" in k]
+    try:
+        # The per-address counters are there, under keyed hashes; the address is nowhere.
+        assert any(hashed in k for k in mine) and any(login_hashed in k for k in mine), mine
+        assert not [k for k in keys if marker in k]
+    finally:
+        if mine:
+            store.delete(*mine)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "mail to …@example.org" in logged
+    assert marker not in logged
+
+
 # --- One's own data ----------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ from judging.services.accounts import (
     usable_token,
 )
 from judging.services.notifications import send_invitation, send_password_reset
+from judging.services.voting import keyed_hash
 
 blueprint = Blueprint("auth", __name__)
 
@@ -62,7 +63,8 @@ def _failed() -> bool:
 
 
 def _login_account_key() -> str:
-    return "login-account:" + normalise_email(request.form.get("email", ""))[:254]
+    # A keyed hash: the limiter's counters (in Redis) never hold an email address.
+    return "login-account:" + keyed_hash("login:" + normalise_email(request.form.get("email", "")))
 
 
 def _pending_user_key() -> str:

@@ -31,7 +31,9 @@ def _award(slug: str) -> Award:
 
 def _address_key() -> str:
     try:
-        return "vote-address:" + voting.normalise_email(request.form.get("email", ""))
+        # A keyed hash: the limiter's counters (in Redis) never hold the address.
+        address = voting.normalise_email(request.form.get("email", ""))
+        return "vote-address:" + voting.keyed_hash(f"email:{address}")
     except voting.VoteError:
         return "vote-address:invalid"
 
