@@ -250,6 +250,8 @@ def test_an_administrator_downloads_their_casting_decisions(app, logged_in, seed
         )
     )
     db.session.commit()
+    # The account page (the name in the menu) links to the download, for administrators too.
+    assert 'href="/account/data"' in client.get("/account/two-factor").get_data(as_text=True)
     data = client.get("/account/data").get_json(force=True)
     assert data["profile"]["role"] == "admin"
     assert data["casting_decisions"][0]["reason"] == "The chair's casting vote."
