@@ -43,7 +43,7 @@ from .servers import SECRET, gunicorns
 REDIS_URL = "redis://127.0.0.1:6379/13"
 NOMINEE = "gaming-club"
 EVALUATION = f"/api/v1/awards/excellence-award/nominees/{NOMINEE}/my-evaluation"
-TABS, SAVES = 6, 6  # autosaving tabs (half on each process), saves per tab
+TABS, SAVES = 4, 6  # autosaving tabs (half on each process), saves per tab
 
 
 @pytest.fixture(scope="module")
