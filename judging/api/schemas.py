@@ -123,6 +123,10 @@ class RankedNomineeOut(Schema):
     spread = fields.Float(required=True, allow_none=True)
     criteria = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     by_method = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    # With a vote (vote weight above 0): `score` is the final score combining these.
+    jury_score = fields.Float(allow_none=True, metadata={"description": "0-100, with a vote"})
+    votes = fields.Integer(metadata={"description": "ballots counted, with a vote"})
+    vote_score = fields.Float(metadata={"description": "0-100, with a vote"})
 
 
 class ResultsOut(Schema):
@@ -135,6 +139,9 @@ class ResultsOut(Schema):
     criteria = fields.List(fields.Dict(), required=True)
     counts = fields.Dict(required=True)
     casting_decisions = fields.List(fields.Dict(), required=True)
+    vote = fields.Dict(
+        metadata={"description": "the weights, the formula and the ballots cast, voided, counted"}
+    )
     published_at = fields.String(required=True, allow_none=True)
     app_version = fields.String(required=True, allow_none=True)
     override_reason = fields.String(required=True)

@@ -21,7 +21,7 @@ from judging.api.schemas import (
     RecusalOut,
     ResultsOut,
 )
-from judging.extensions import db, limiter, refused
+from judging.extensions import api, db, limiter, refused
 from judging.models import Award, Nominee
 from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
@@ -29,6 +29,9 @@ from judging.services.awards import list_awards_with_counts
 blueprint = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Awards, nominees, evaluations and results"
 )
+# Each operation documents every status it answers with, and no catch-all "default": a client
+# then knows exactly which answers to handle (tests/test_api_fuzz.py holds the API to it).
+api.DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 def _award(slug: str) -> Award:
@@ -112,10 +115,25 @@ _JUROR_ERRORS = [
 ]
 
 
-def _document_errors(view):
-    for status, description in _JUROR_ERRORS:
-        view = blueprint.alt_response(status, schema=ErrorOut, description=description)(view)
-    return view
+# Every write: the CSRF token (the X-CSRFToken header, from a page's meta tag) and the JSON body
+# are checked before anything else, and a database that refuses writes says so.
+_WRITE_ERRORS = [
+    (400, "The CSRF token is missing or invalid, or the body is not JSON"),
+    (503, "The database is not accepting changes right now; nothing was saved"),
+]
+
+
+def _document(errors):
+    def decorate(view):
+        for status, description in errors:
+            view = blueprint.alt_response(status, schema=ErrorOut, description=description)(view)
+        return view
+
+    return decorate
+
+
+_document_errors = _document(_JUROR_ERRORS)
+_document_write_errors = _document(_WRITE_ERRORS)
 
 
 @blueprint.get("/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation")
@@ -142,6 +160,7 @@ def get_my_evaluation(award_slug: str, nominee_slug: str):
     "(then `current` holds it)",
 )
 @_document_errors
+@_document_write_errors
 @juror_required
 def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
     """Save the juror's evaluation (a draft, or with `submitted: true` a submission)."""
@@ -160,6 +179,7 @@ def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
 @blueprint.response(201, RecusalOut)
 @blueprint.alt_response(409, schema=ErrorOut, description="Scoring has closed")
 @_document_errors
+@_document_write_errors
 @juror_required
 def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
     """Declare a conflict of interest: the juror will not score this nominee."""
@@ -182,11 +202,22 @@ def get_results(award_slug: str):
     """The published results (the frozen snapshot, with its digest and publication time);
     before publication, a provisional ranking for administrators only."""
     award = _award(award_slug)
-    found = publication.visible_results(award, viewer=current_user)
-    if found is None:
-        abort(404, message="The results of this award are not published yet.")
-    document, provisional = found
-    return {**document, "provisional": provisional}
+    snapshot = publication.snapshot_of(award)
+    if snapshot is None:
+        found = publication.provisional_results(award, viewer=current_user)
+        if found is None:
+            abort(404, message="The results of this award are not published yet.")
+        return {**found[0], "provisional": True}
+    key = (snapshot.id, snapshot.digest)
+    if key not in _published_answers:
+        document = {**publication.published_document(snapshot), "provisional": False}
+        _published_answers[key] = jsonify(ResultsOut().dump(document)).get_data()
+    return current_app.response_class(_published_answers[key], mimetype="application/json")
+
+
+# A published snapshot never changes: each process serialises its answer once (bench/README.md),
+# keyed by the snapshot's id and digest. One entry per published award.
+_published_answers: dict[tuple[int, str], bytes] = {}
 
 
 @blueprint.post("/awards/<award_slug>/ballots")
@@ -198,6 +229,10 @@ def get_results(award_slug: str):
 @blueprint.alt_response(
     409, schema=ErrorOut, description="The code has already voted, or voting is not open"
 )
+@blueprint.alt_response(
+    429, schema=ErrorOut, description="Too many refused ballots from this address; wait a minute"
+)
+@_document_write_errors
 def cast_ballot(data: dict, award_slug: str):
     """Cast one ballot with a card's one-time code; nothing changes when it is refused.
 
