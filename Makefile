@@ -41,8 +41,10 @@ test: $(INSTALLED)
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench: $(INSTALLED)
 	mkdir -p bench/out
+	command -v wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/ranking_bench.py | tee bench/out/ranking-sqlite.json
 	$(BIN)/python bench/ranking_bench.py --database-url $(BENCH_DATABASE_URL) | tee bench/out/ranking-postgresql.json
+	$(BIN)/python bench/http_bench.py --database-url $(BENCH_DATABASE_URL)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
