@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from judging import config, extensions
+from judging import config, extensions, observability
 from judging.config import PROJECT_ROOT
 from judging.passwords import Passwords
 
@@ -35,6 +35,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.extensions["passwords"] = Passwords(app.config)
+    # First: its request hooks then see every request, even one a later hook refuses.
+    observability.register(app)
 
     # Bound by module attribute: the name `api` is also this package's api/ sub-package.
     extensions.db.init_app(app)
@@ -47,7 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     extensions.limiter.init_app(app)
     extensions.api.init_app(app)
 
-    from judging import cli, errors, security
+    from judging import cli, errors, ops, security
     from judging.admin import blueprint as admin_blueprint
     from judging.api.views import blueprint as api_blueprint
     from judging.auth.access import enforce_idle_timeout
@@ -57,6 +59,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     app.before_request(enforce_idle_timeout)
     app.register_blueprint(public_blueprint)
+    app.register_blueprint(ops.blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(jury_blueprint, url_prefix="/jury")
     app.register_blueprint(admin_blueprint, url_prefix="/admin")

@@ -70,12 +70,15 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
         "MAIL_FROM": env("MAIL_FROM") or DEFAULTS["MAIL_FROM"],
+        "LOG_FORMAT": env("LOG_FORMAT") or DEFAULTS["LOG_FORMAT"],
+        "LOG_LEVEL": env("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"],
         **{name: int(env(name) or DEFAULTS[name]) for name in RETENTION_SETTINGS},
     }
 
 
 DEFAULTS = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a database error's message never carries an email or a hash into a log.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "API_TITLE": "judging",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -115,6 +118,11 @@ DEFAULTS = {
     # Refused ballots (unknown or used codes) per address; accepted ones are never limited.
     # Generous: codes carry 80 bits, and a hall full of voters may share one address.
     "VOTE_FAILURES_PER_IP": "300 per minute",
+    # Logs (see judging/observability.py): json or text, on stderr.
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # /readyz answers 503 when the database has not answered SELECT 1 within this many seconds.
+    "READYZ_TIMEOUT": 2.0,
     # Retention, in days (`flask purge` removes what is older; the privacy page quotes them).
     # Voters' IP and browser hashes and voting credentials, after the award's publication:
     "RETENTION_DAYS_AFTER_PUBLICATION": 90,

@@ -1,6 +1,6 @@
 """Error answers: JSON naming the problem for the API, a calm page elsewhere; never a traceback."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 
@@ -14,6 +14,8 @@ def _api_error(exc: HTTPException):
     }
     if errors := data.get("errors") or data.get("messages"):
         payload["errors"] = errors
+    if exc.code >= 500:  # support finds the log line by it (judging/observability.py)
+        payload["request_id"] = g.get("request_id")
     response = jsonify(payload)
     response.status_code = exc.code
     for name, value in exc.get_headers():

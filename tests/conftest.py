@@ -51,6 +51,7 @@ EVERY_ENGINE = {
     "test_audit",
     "test_admin_nominees",
     "test_config",
+    "test_health",
     "test_backup",
     "test_privacy",
 }

@@ -107,6 +107,9 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/awards/<award_slug>/criteria"): EVERYONE,
     ("GET", "/api/v1/openapi.json"): EVERYONE,
     ("GET", "/static/<path:filename>"): EVERYONE,
+    # Health checks for a load balancer: no login, no cookie, never rate limited.
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
     # Logging in and out, links sent by email.
     ("GET", "/login"): SIGNED_OUT,
     ("POST", "/login"): form_post(SIGNED_OUT),
