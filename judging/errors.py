@@ -1,7 +1,26 @@
 """Error answers: JSON naming the problem for the API, a calm page elsewhere; never a traceback."""
 
-from flask import Flask, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, g, jsonify, render_template, request
+from markupsafe import escape
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from judging.extensions import db
+
+# Said when the database is down, restarting, read-only (a failover replica) or full. The
+# juror's page keeps every change in the browser (static/js/evaluation.js) and resends it.
+DATABASE_REFUSED = (
+    "The database is not accepting changes right now; your input is kept on this device "
+    "and nothing was half-saved. Please try again shortly."
+)
+DATABASE_REFUSED_PAGE = (
+    "The database is not accepting changes right now, so nothing was saved (nothing half-saved "
+    "either). Go back: what you typed is still in the form. Send it again in a minute."
+)
+# SQLSTATEs meaning "not now" rather than "this request is wrong": read-only transaction,
+# disk full, out of memory, too many connections, admin/crash shutdown, cannot connect now.
+_REFUSAL_STATES = {"25006", "53100", "53200", "53300", "57P01", "57P02", "57P03"}
 
 
 def _api_error(exc: HTTPException):
@@ -25,7 +44,59 @@ def _api_error(exc: HTTPException):
     return response
 
 
+def database_refused(exc: DBAPIError) -> bool:
+    """True when the database is unavailable or refuses writes, as opposed to a bug in a query."""
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return True  # PostgreSQL down or restarting; SQLite read-only, full or locked too long
+    return getattr(exc.orig, "sqlstate", None) in _REFUSAL_STATES
+
+
+def _refused_answer(exc: DBAPIError):
+    """503 saying the input is safe; JSON for the API, a plain page elsewhere."""
+    current_app.logger.warning("database refused a request: %s", exc.orig)
+    # No rollback here: it would expire the logged-in user, and reading them again (the page's
+    # header, the request log) would need the database once more. The request's teardown
+    # removes the session, and the pool replaces a lost connection (pre-ping). If loading the
+    # user is what failed, answer as to a visitor rather than ask the database again.
+    user = g.get("_login_user")
+    state = inspect(user, raiseerr=False) if user is not None else None
+    if user is None or (state is not None and state.expired_attributes):
+        g._login_user = current_app.login_manager.anonymous_user()
+    error = ServiceUnavailable(DATABASE_REFUSED_PAGE)
+    headers = {"Retry-After": "30"}
+    if request.path.startswith("/api/"):
+        response = jsonify({"code": 503, "status": error.name, "message": DATABASE_REFUSED})
+        return response, 503, headers
+    try:
+        # The page's header reads the logged-in user, which may need the database again.
+        return render_template("error.html", error=error), 503, headers
+    except SQLAlchemyError:  # the header needed the user, and the database is still away
+        page = (
+            '<!doctype html><html lang="en"><meta charset="utf-8">'
+            f"<title>503 {error.name} · judging</title>"
+            f"<h1>{error.name}</h1><p>{escape(DATABASE_REFUSED_PAGE)}</p></html>"
+        )
+        return page, 503, headers
+
+
 def register(app: Flask) -> None:
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        if database_refused(exc):
+            return _refused_answer(exc)
+        raise exc  # a real bug: the ordinary 500
+
+    @app.teardown_appcontext
+    def drop_a_dead_session(_exc):
+        """Close the session before Flask-SQLAlchemy does, forgiving a connection that died
+        after the answer was ready (PostgreSQL restarting): that answer still goes out, and
+        the dead connection leaves the pool."""
+        try:
+            db.session.remove()
+        except DBAPIError as exc:
+            current_app.logger.warning("database connection lost after a request: %s", exc.orig)
+            db.session.registry.clear()
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith("/api/"):

@@ -163,7 +163,13 @@
       );
     }
     if (response.status >= 500 || response.status === 429) {
-      return retryLater("Not saved yet: the server did not answer. Trying again…", false);
+      // The app says why when it can (503: the database is down, read-only or full); a proxy's
+      // error page has no JSON. Either way the draft stays in localStorage and is resent.
+      const why = response.status === 503 && body.message;
+      return retryLater(
+        why ? `Not saved yet. ${why} This page tries again by itself.` : "Not saved yet: the server did not answer. Trying again…",
+        false
+      );
     }
     // Refused (422): say why; the next change is sent again, and nothing is lost meanwhile.
     say((body.message || "Not saved.") + describe(body.errors), true);
