@@ -15,8 +15,7 @@ import urllib.request
 
 from judging import create_app
 
-from .test_ballot_load import free_port
-from .test_logging import start_gunicorn
+from .servers import free_port, start_gunicorn
 
 
 def _get(url: str) -> tuple[int, dict, str]:
@@ -41,10 +40,11 @@ def test_readyz_is_503_at_once_when_the_database_is_not_there(tmp_path):
     password = secrets.token_urlsafe(12)
     port = free_port()  # nothing listens here
     server = start_gunicorn(
-        tmp_path,
-        DATABASE_URL=f"postgresql+psycopg://judging:{password}@127.0.0.1:{port}/judging",
-        SECRET_KEY=secrets.token_hex(16),
+        f"postgresql+psycopg://judging:{password}@127.0.0.1:{port}/judging",
+        tmp_path / "server",
+        workers=1,
         LOG_FORMAT="text",
+        LOG_LEVEL="INFO",
     )
     try:
         started = time.monotonic()

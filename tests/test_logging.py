@@ -10,13 +10,9 @@ X-Request-ID must name exactly one request line, with the route pattern, never t
 
 import http.cookiejar
 import json
-import os
 import re
 import secrets
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,69 +29,8 @@ from judging.models import Award, Base, User, utcnow
 from judging.services import accounts, voting
 from judging.services.seeding import read_shortlist, seed_shortlist
 
-from .conftest import FAST_ARGON2, PASSWORD, PASSWORD_HASH, ROOT, SHORTLIST
-from .test_ballot_load import free_port
-
-# Variables of the machine that must not reach the server under test.
-_DROPPED_ENV = {"DATABASE_URL", "REDIS_URL", "LOG_FORMAT", "LOG_LEVEL", "GUNICORN_CMD_ARGS"}
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    url: str
-    stdout: Path
-    stderr: Path
-
-    def stop(self) -> str:
-        """Stop gunicorn and return everything it wrote (stdout, then stderr)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        return self.stdout.read_text() + self.stderr.read_text()
-
-
-def start_gunicorn(tmp_path: Path, **env: str) -> Server:
-    """gunicorn as production starts it (gunicorn.conf.py from the project directory), on a
-    free port, its stdout and stderr captured to files under tmp_path."""
-    port = free_port()
-    out, err = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"
-    environment = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    environment.update({"JUDGING_INSTANCE_PATH": str(tmp_path / "instance"), **env})
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=stdout,
-            stderr=stderr,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", out, err)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(server.url + "/healthz", timeout=2).close()
-            return server
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
-    output = server.stop()
-    raise RuntimeError(f"gunicorn did not start: {output[-3000:]}")
+from .conftest import FAST_ARGON2, PASSWORD, PASSWORD_HASH, SHORTLIST
+from .servers import start_gunicorn
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -217,10 +152,10 @@ def test_logs_are_json_with_request_ids_and_hold_no_secret(tmp_path):
     url = f"sqlite:///{tmp_path / 'judging.sqlite'}"
     data = _prepare_database(url, tmp_path / "setup", secret_key)
     server = start_gunicorn(
-        tmp_path,
-        DATABASE_URL=url,
+        url,
+        tmp_path / "server",
+        workers=1,
         SECRET_KEY=secret_key,
-        JUDGING_ENV="development",  # plain-HTTP cookies, for this plain-HTTP client
         LOG_FORMAT="json",
         LOG_LEVEL="DEBUG",
     )
@@ -352,7 +287,7 @@ def test_logs_are_json_with_request_ids_and_hold_no_secret(tmp_path):
         assert (entry["method"], entry["status"]) == (method, answer.status), (path, entry)
     answered = {answer.headers["X-Request-ID"] for _, _, answer in answers}
     others = [e["route"] for e in requests if e["request_id"] not in answered]
-    assert set(others) <= {"/healthz"}, others  # only the probes waiting for start-up
+    assert set(others) <= {"/"}, others  # only the probes waiting for start-up
     routes = {e["route"] for e in requests}
     for route in ("/invitation/<token>", "/password/reset/<token>", "/vote/<slug>/online/<token>"):
         assert route in routes
