@@ -275,9 +275,19 @@ def visible_results(award: Award, *, viewer) -> tuple[dict, bool] | None:
     """
     snapshot = snapshot_of(award)
     if snapshot is not None:
-        published = json.loads(snapshot.document)
-        published["digest"] = snapshot.digest
-        return published, False
+        return published_document(snapshot), False
+    return provisional_results(award, viewer=viewer)
+
+
+def published_document(snapshot: ResultSnapshot) -> dict:
+    """The frozen results document of a snapshot, with its digest."""
+    published = json.loads(snapshot.document)
+    published["digest"] = snapshot.digest
+    return published
+
+
+def provisional_results(award: Award, *, viewer) -> tuple[dict, bool] | None:
+    """Results computed live and marked provisional, for administrators only; else None."""
     if getattr(viewer, "is_authenticated", False) and viewer.is_admin:
         live = document(award, published_at=None, version_=None, override_reason="")
         live["digest"] = None
