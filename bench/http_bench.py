@@ -403,6 +403,7 @@ def run_engine(name: str, url: str, bare: Server, args, work: Path) -> dict:
             )
 
         print(f"[{name}] large award leaderboard", file=sys.stderr, flush=True)
+        rss_before = app.worker_rss_mb()
         large_path = "/admin/awards/large/leaderboard"
         # Once per worker at least before timing, so that both hold the large award's data.
         for _ in range(4):
@@ -410,7 +411,11 @@ def run_engine(name: str, url: str, bare: Server, args, work: Path) -> dict:
         leaderboard = timed_get(admin, large_path, args.repeat)
         leaderboard["met"] = leaderboard["median_s"] < LEADERBOARD_TARGET_S
         rss = app.worker_rss_mb()
-        memory = {"worker_rss_mb": rss, "met": max(rss) < RSS_TARGET_MB}
+        memory = {
+            "worker_rss_before_mb": rss_before,
+            "worker_rss_mb": rss,
+            "met": max(rss) < RSS_TARGET_MB,
+        }
         return {
             "engine": name,
             "endpoints": rows,
@@ -482,7 +487,8 @@ def table(report: dict) -> str:
         mem = block["memory_after_large_leaderboard"]
         lines.append(
             f"| worker RSS after large leaderboard | {block['engine']} | "
-            f"{' / '.join(f'{m:.0f}' for m in mem['worker_rss_mb'])} MB | < 150 MB | "
+            f"{' / '.join(f'{m:.0f}' for m in mem['worker_rss_mb'])} MB (before: "
+            f"{' / '.join(f'{m:.0f}' for m in mem['worker_rss_before_mb'])} MB) | < 150 MB | "
             f"{'yes' if mem['met'] else 'NO'} |"
         )
     return "\n".join(lines)
