@@ -9,9 +9,11 @@ accepts the connection and then says nothing makes /readyz give up after READYZ_
 import json
 import secrets
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 from judging import create_app
 
@@ -34,6 +36,15 @@ def test_healthz_and_readyz_answer_on_a_working_app(client):
         assert "Set-Cookie" not in response.headers, f"{path} hands out a session cookie"
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Request-ID"]
+
+
+def test_health_checks_are_never_rate_limited(make_app):
+    app = make_app(RATELIMIT_DEFAULT="2 per minute", RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    client = app.test_client()
+    statuses = [client.get("/").status_code for _ in range(3)]
+    assert statuses[-1] == 429, "the default limit is not in force: this test proves nothing"
+    for path in ("/healthz", "/readyz"):
+        assert [client.get(path).status_code for _ in range(5)] == [200] * 5, path
 
 
 def test_readyz_is_503_at_once_when_the_database_is_not_there(tmp_path):
@@ -83,9 +94,15 @@ def test_readyz_gives_up_on_a_database_that_never_answers(tmp_path):
             instance_path=str(tmp_path / "instance"),
         )
         client = app.test_client()
+        answers = []
         started = time.monotonic()
-        response = client.get("/readyz")
+        # In a thread: if /readyz waited for the silent database, this test must fail, not hang.
+        probe = threading.Thread(target=lambda: answers.append(client.get("/readyz")), daemon=True)
+        probe.start()
+        probe.join(timeout=10)
         elapsed = time.monotonic() - started
+        assert answers, "/readyz is still waiting for a database that never answers"
+        (response,) = answers
         assert response.status_code == 503
         assert "did not answer" in response.get_json()["reason"]
         assert 0.9 < elapsed < 4, elapsed
