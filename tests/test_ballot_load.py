@@ -20,7 +20,7 @@ from judging.extensions import db
 from judging.models import Ballot
 from judging.services import voting
 
-from .servers import free_port, gunicorns  # noqa: F401  (free_port: test_logging imports it)
+from .servers import gunicorns
 
 CODES, REPEATS, CLIENTS = 1000, 200, 24
 
