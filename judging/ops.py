@@ -36,8 +36,10 @@ def _select_one(engine: Engine, future: Future) -> None:
 
 def _check(engine: Engine) -> Future:
     with _lock:
+        for key in [key for key, future in _in_flight.items() if future.done()]:
+            del _in_flight[key]  # only checks still waiting are kept
         future = _in_flight.get(id(engine))
-        if future is not None and not future.done():
+        if future is not None:
             return future
         future = _in_flight[id(engine)] = Future()
     threading.Thread(target=_select_one, args=(engine, future), daemon=True).start()

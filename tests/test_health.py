@@ -107,3 +107,15 @@ def test_readyz_gives_up_on_a_database_that_never_answers(tmp_path):
         assert "did not answer" in response.get_json()["reason"]
         assert 0.9 < elapsed < 4, elapsed
         assert client.get("/healthz").status_code == 200
+        # A second probe waits on the same check: one connection attempt, not one per probe.
+        assert client.get("/readyz").status_code == 503
+        silent.settimeout(0.5)
+        attempts = []
+        try:
+            while True:
+                attempts.append(silent.accept()[0])
+        except TimeoutError:
+            pass
+        for connection in attempts:
+            connection.close()
+        assert len(attempts) == 1, f"{len(attempts)} connection attempts for two probes"
