@@ -302,3 +302,29 @@ def test_logs_are_json_with_request_ids_and_hold_no_secret(tmp_path):
     assert by_id[crash_id]["route"] == "/invitation/<token>"
     # LOG_LEVEL=DEBUG took effect: the refused request ids were noted at DEBUG.
     assert any(e["level"] == "DEBUG" and "X-Request-ID" in e["message"] for e in lines)
+
+
+def test_a_500_shows_its_request_id_on_the_page_in_the_api_and_in_the_log(make_app, caplog):
+    app = make_app()
+
+    def explode(token):
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/explode/<token>", "explode", explode)
+    app.add_url_rule("/api/v1/explode/<token>", "api_explode", explode)
+    client = app.test_client()
+    secret = secrets.token_urlsafe(16)
+
+    page = client.get(f"/explode/{secret}?code={secret}")
+    assert page.status_code == 500
+    page_id = page.headers["X-Request-ID"]
+    assert page_id in page.get_data(as_text=True)
+    api = client.get(f"/api/v1/explode/{secret}", headers={"X-Request-ID": "support-42"})
+    assert api.status_code == 500 and api.headers["X-Request-ID"] == "support-42"
+    assert api.get_json()["request_id"] == "support-42"
+
+    for request_id in (page_id, "support-42"):
+        errors = [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
+        assert any(r.exc_info and r.levelname == "ERROR" for r in errors), request_id
+        assert any(getattr(r, "status", None) == 500 for r in errors), request_id
+    assert secret not in caplog.text
