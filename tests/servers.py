@@ -98,7 +98,9 @@ def spawn_gunicorn(
     return Server(process, f"http://127.0.0.1:{port}", log)
 
 
-def wait_until_up(server: Server, timeout: float = 60) -> Server:
+def wait_until_up(server: Server, timeout: float = 120) -> Server:
+    """Wait for the server's first answer. Generous: on a shared 2-core machine under load,
+    importing the app in a new worker has taken 40 s; a server that dies fails at once."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
