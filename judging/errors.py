@@ -1,5 +1,7 @@
 """Error answers: JSON naming the problem for the API, a calm page elsewhere; never a traceback."""
 
+import sqlite3
+
 from flask import Flask, current_app, g, jsonify, render_template, request
 from markupsafe import escape
 from sqlalchemy import inspect
@@ -20,6 +22,13 @@ DATABASE_REFUSED_PAGE = (
 )
 # SQLSTATEs meaning "not now" rather than "this request is wrong": read-only transaction,
 # disk full, out of memory, too many connections, admin/crash shutdown, cannot connect now.
+_SQLITE_REFUSALS = (
+    "readonly database",
+    "database or disk is full",
+    "database is locked",
+    "unable to open database",
+    "disk i/o error",
+)
 _REFUSAL_STATES = {"25006", "53100", "53200", "53300", "57P01", "57P02", "57P03"}
 
 
@@ -46,8 +55,11 @@ def _api_error(exc: HTTPException):
 
 def database_refused(exc: DBAPIError) -> bool:
     """True when the database is unavailable or refuses writes, as opposed to a bug in a query."""
+    if isinstance(exc.orig, sqlite3.Error):
+        # SQLite calls a missing table an OperationalError too: only these mean "not now".
+        return any(words in str(exc.orig).lower() for words in _SQLITE_REFUSALS)
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
-        return True  # PostgreSQL down or restarting; SQLite read-only, full or locked too long
+        return True  # PostgreSQL down, restarting, or cut off
     return getattr(exc.orig, "sqlstate", None) in _REFUSAL_STATES
 
 
@@ -65,7 +77,14 @@ def _refused_answer(exc: DBAPIError):
     error = ServiceUnavailable(DATABASE_REFUSED_PAGE)
     headers = {"Retry-After": "30"}
     if request.path.startswith("/api/"):
-        response = jsonify({"code": 503, "status": error.name, "message": DATABASE_REFUSED})
+        response = jsonify(
+            {
+                "code": 503,
+                "status": error.name,
+                "message": DATABASE_REFUSED,
+                "request_id": g.get("request_id"),
+            }
+        )
         return response, 503, headers
     try:
         # The page's header reads the logged-in user, which may need the database again.
