@@ -23,8 +23,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # The fields of a request's line, in the order the text format prints them.
 REQUEST_FIELDS = ("method", "route", "endpoint", "status", "duration_ms", "user_id")
-# Loggers that print bound parameters or result rows (emails, hashes) below WARNING.
-QUIET_LOGGERS = ("sqlalchemy", "alembic.runtime.migration.sql")
+# Loggers that print bound parameters or result rows (emails, hashes) below WARNING. SQLAlchemy
+# sets itself to WARNING on import, but only if nothing configured it first.
+QUIET_LOGGERS = ("sqlalchemy",)
 
 # The request lines, and nothing else, so that a collector can select them by logger.
 log = logging.getLogger("judging.requests")
@@ -96,9 +97,6 @@ FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}
 
 class StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (gunicorn and test runners replace it)."""
-
-    def __init__(self):
-        super().__init__()
 
     @property
     def stream(self):
