@@ -8,12 +8,19 @@ release. When a release ships, its new migrations are added to the list (docs/op
 """
 
 import hashlib
+import runpy
+import shutil
 import warnings
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from flask_migrate import upgrade
+from sqlalchemy import inspect
+
+from judging import create_app
+from judging.extensions import db
 
 from .conftest import ROOT
 
@@ -83,6 +90,60 @@ def history_problems(migrations: Path) -> list[str]:
     return problems
 
 
+def _columns() -> dict[str, dict[str, dict]]:
+    inspector = inspect(db.engine)
+    return {
+        table: {column["name"]: column for column in inspector.get_columns(table)}
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+    }
+
+
+def contraction_problems(migrations: Path, tmp_path: Path) -> list[str]:
+    """What the unreleased migrations do that the running release could not live with.
+
+    `flask db upgrade` runs while the last release still serves (docs/operations.md), so the
+    migrations after it may only expand the schema: every table and column that release knew
+    stays, and a column added to an existing table is nullable or has a server default (the
+    old code's INSERTs do not name it). A migration that contracts on purpose, a release after
+    the code stopped using something, names what it drops: `contracts = ("table.column",)`.
+    """
+    released = _released(migrations)
+    chain = list(reversed(list(ScriptDirectory(str(migrations)).walk_revisions())))
+    listed = [r for r in chain if Path(r.path).relative_to(migrations).as_posix() in released]
+    newer = chain[chain.index(listed[-1]) + 1 :] if listed else chain
+    declared = {name for r in newer for name in runpy.run_path(r.path).get("contracts", ())}
+    app = create_app(
+        {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'expand.db'}"},
+        instance_path=str(tmp_path / "instance"),
+    )
+    problems = []
+    with app.app_context():
+        upgrade(directory=str(migrations), revision=listed[-1].revision if listed else "base")
+        before = _columns()
+        upgrade(directory=str(migrations))
+        after = _columns()
+        db.engine.dispose()
+    for table, columns in before.items():
+        if table not in after:
+            if table not in declared:
+                problems.append(f"table {table} is dropped while the last release still uses it")
+            continue
+        for name in columns.keys() - after[table].keys():
+            if f"{table}.{name}" not in declared:
+                problems.append(
+                    f"column {table}.{name} is dropped while the last release still uses it"
+                )
+        for name in after[table].keys() - columns.keys():
+            column = after[table][name]
+            if not column["nullable"] and column.get("default") is None:
+                problems.append(
+                    f"column {table}.{name} is NOT NULL without a server default: the last "
+                    f"release's INSERTs into {table} would fail"
+                )
+    return problems
+
+
 def test_the_migration_history_is_one_line_and_released_migrations_are_untouched():
     assert history_problems(MIGRATIONS) == []
 
@@ -96,11 +157,7 @@ def test_every_migration_up_to_0007_is_listed_as_released():
 @pytest.fixture
 def copy_of_migrations(tmp_path) -> Path:
     copy = tmp_path / "migrations"
-    copy.mkdir()
-    for path in [MIGRATIONS / "released.sha256", *MIGRATIONS.glob("versions/*.py")]:
-        target = copy / path.relative_to(MIGRATIONS)
-        target.parent.mkdir(exist_ok=True)
-        target.write_bytes(path.read_bytes())
+    shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
     return copy
 
 
@@ -143,3 +200,23 @@ def test_a_new_migration_may_wait_unlisted_only_at_the_newest_end(copy_of_migrat
     (problem,) = history_problems(copy_of_migrations)
     assert "0007_vote.py is not listed" in problem
     assert "only the newest migrations may be unreleased" in problem
+
+
+def test_unreleased_migrations_only_expand_what_the_running_release_uses(tmp_path):
+    assert contraction_problems(MIGRATIONS, tmp_path) == []
+
+
+def test_a_new_migration_that_drops_a_used_column_is_refused(copy_of_migrations, tmp_path):
+    head = ScriptDirectory(str(copy_of_migrations)).get_heads()[0]
+    (copy_of_migrations / "versions" / "0098_contract.py").write_text(
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = '0098'\ndown_revision = '{head}'\n\n"
+        "def upgrade():\n"
+        "    with op.batch_alter_table('nominee') as batch_op:\n"
+        "        batch_op.drop_column('city')\n"
+        "        batch_op.add_column(sa.Column('region', sa.String(80), nullable=False))\n\n"
+        "def downgrade():\n    pass\n"
+    )
+    problems = contraction_problems(copy_of_migrations, tmp_path)
+    assert any("column nominee.city is dropped" in p for p in problems), problems
+    assert any("nominee.region is NOT NULL without a server default" in p for p in problems)
