@@ -17,8 +17,9 @@ import os
 wsgi_app = "wsgi:app"
 
 accesslog = None
-# gunicorn 23+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl): two apps
-# on one host, or parallel test runs, would take it from each other. Enable it per deployment.
+# Recent gunicorn opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl): two
+# apps on one host, or parallel test runs, would take it from each other. Enable it per
+# deployment, each with its own --control-socket path. (Older gunicorn ignores this setting.)
 control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
