@@ -96,7 +96,7 @@ class Gunicorn:
             )
         self.wait_until_serving(workers)
 
-    def wait_until_serving(self, workers: int, timeout: float = 60) -> None:
+    def wait_until_serving(self, workers: int, timeout: float = 120) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
