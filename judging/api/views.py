@@ -251,5 +251,6 @@ def cast_ballot(data: dict, award_slug: str):
     except voting.VoteError as exc:
         db.session.rollback()
         abort(exc.status, message=exc.message)
+    receipt = ballot.receipt  # read before the commit expires it: no SELECT to reload it
     db.session.commit()
-    return {"receipt": ballot.receipt, "nominee": data["nominee"]}
+    return {"receipt": receipt, "nominee": data["nominee"]}
