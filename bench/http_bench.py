@@ -66,6 +66,7 @@ TARGETS = {
 }
 LEADERBOARD_TARGET_S = 1.0
 RSS_TARGET_MB = 150.0
+PAUSE_S = 3  # after each wrk run, for the requests it left in flight
 # More refused or failed answers than this and a figure says nothing: it is marked invalid.
 MAX_FAILED_SHARE = 0.01
 
@@ -386,9 +387,13 @@ def run_engine(name: str, url: str, bare: Server, args, work: Path) -> dict:
                 # Each wrk run starts its codes afresh: the warm-up spends a share of its own.
                 warm_env = {**wrk_env, "BENCH_CODES": str(warm_codes)}
                 wrk(target_url, duration=args.warmup, connections=args.connections, env=warm_env)
+                # wrk leaves its last requests in flight: let the server finish them, or an
+                # autosave of the warm-up lands after the measured run has read the version.
+                time.sleep(PAUSE_S)
             figures = wrk(
                 target_url, duration=args.duration, connections=args.connections, env=wrk_env
             )
+            time.sleep(PAUSE_S)
             rows.append({"endpoint": endpoint, "engine": name, **figures})
         bare_rps = rows[0]["rps"]
         for row in rows:
