@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler
+from sqlalchemy import inspect
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the load balancer is kept only if it cannot smuggle anything into a log line.
@@ -129,8 +130,13 @@ def configure_logging(app: Flask) -> None:
 
 def _user_id() -> int | None:
     # Only a user the request already loaded: logging must not cost a query of its own.
+    # The identity map's key, not `user.id`: after a commit the attribute is expired, and reading
+    # it would query the database (which may just have gone away, turning a saved answer into 500).
     user = g.get("_login_user")
-    return user.id if user is not None and user.is_authenticated else None
+    if user is None or not user.is_authenticated:
+        return None
+    identity = inspect(user).identity
+    return identity[0] if identity else None
 
 
 def _log_exception(exc_info) -> None:
