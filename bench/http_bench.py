@@ -399,9 +399,8 @@ def run_engine(name: str, url: str, bare: Server, args, work: Path) -> dict:
         for row in rows:
             row["ratio"] = round(row["rps"] / bare_rps, 3) if bare_rps else None
             row["target"] = TARGETS.get(row["endpoint"])
-            valid = row["ok"] > 0 and row["non_2xx"] + row[
-                "socket_errors"
-            ] <= MAX_FAILED_SHARE * max(row["requests"], 1)
+            failed = row["non_2xx"] + row["socket_errors"]
+            valid = row["ok"] > 0 and failed <= MAX_FAILED_SHARE * max(row["requests"], 1)
             row["valid"] = valid
             row["met"] = (
                 None if row["target"] is None else bool(valid and row["ratio"] >= row["target"])
