@@ -9,7 +9,7 @@ PORT ?= 5000
 # The first administrator: `make run` prints a one-time link for them until they set a password.
 ADMIN_EMAIL ?= admin@example.org
 
-.PHONY: install run test bench lint format screenshot clean
+.PHONY: install run test bench fuzz lint format screenshot clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/ranking_bench.py | tee bench/out/ranking-sqlite.json
 	$(BIN)/python bench/ranking_bench.py --database-url $(BENCH_DATABASE_URL) | tee bench/out/ranking-postgresql.json
 	$(BIN)/python bench/http_bench.py --database-url $(BENCH_DATABASE_URL)
+
+## Longer fuzzing (minutes): the API (FUZZ_EXAMPLES per operation and person) and the award
+## lifecycle state machine (LIFECYCLE_EXAMPLES lives of LIFECYCLE_STEPS steps).
+FUZZ_EXAMPLES ?= 400
+LIFECYCLE_EXAMPLES ?= 200
+LIFECYCLE_STEPS ?= 60
+fuzz: $(INSTALLED)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LIFECYCLE_EXAMPLES=$(LIFECYCLE_EXAMPLES) \
+	LIFECYCLE_STEPS=$(LIFECYCLE_STEPS) \
+	$(BIN)/pytest -p no:xdist -s tests/test_api_fuzz.py tests/test_lifecycle_state.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

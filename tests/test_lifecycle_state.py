@@ -16,6 +16,7 @@ be, and after every step checks the database against it:
 Derandomized with a bounded budget for CI; LIFECYCLE_EXAMPLES raises it (`make fuzz`).
 """
 
+import logging
 import os
 import uuid
 from collections import Counter
@@ -346,8 +347,15 @@ class AwardLifecycle(RuleBasedStateMachine):
         assert sum(e.action == "award.published" for e in events) == int(self.published)
 
 
+def _quiet(caplog) -> None:
+    """A line per request, thousands of times, would cost more than the requests themselves."""
+    for name in ("judging.requests", "flask_wtf.csrf"):
+        caplog.set_level(logging.WARNING, logger=name)
+
+
 @pytest.fixture
-def lifecycle_app(make_app):
+def lifecycle_app(make_app, caplog):
+    _quiet(caplog)
     app = make_app(
         TESTING=True,
         DEVELOPMENT=True,
