@@ -15,7 +15,10 @@ import urllib.error
 import urllib.request
 import uuid
 
+import pytest
+
 from judging import create_app
+from judging.extensions import limiter
 
 from .servers import free_port, start_gunicorn
 
@@ -38,7 +41,15 @@ def test_healthz_and_readyz_answer_on_a_working_app(client):
         assert response.headers["X-Request-ID"]
 
 
-def test_health_checks_are_never_rate_limited(make_app):
+@pytest.fixture
+def default_limit_restored():
+    # The limiter is one object per process and keeps the first app's default limit for every
+    # app made after it: without this, every later test in the process would be limited too.
+    yield
+    limiter.limit_manager.set_default_limits([])
+
+
+def test_health_checks_are_never_rate_limited(make_app, default_limit_restored):
     app = make_app(RATELIMIT_DEFAULT="2 per minute", RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
     client = app.test_client()
     statuses = [client.get("/").status_code for _ in range(3)]
