@@ -293,6 +293,9 @@ def test_the_api_answers_every_generated_request_as_documented(fuzzed_app):
         (who, label.split()[0] + " " + label.rsplit("/", 1)[1], status)
         for who, label, status in statuses
     }
+    # A juror's writes are shut to anyone else before the body is even read: 401, not 422.
+    for write in ("PUT my-evaluation", "POST recusal"):
+        assert {status for who, label, status in seen if (who, label) == ("voter", write)} == {401}
     assert {
         ("visitor", "PUT my-evaluation", 400),  # no CSRF token
         ("voter", "PUT my-evaluation", 401),

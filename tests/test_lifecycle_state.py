@@ -60,9 +60,12 @@ ACTIONS = ["save"] * 6 + ["recuse"] + ["vote"] * 3 + ["move"] * 3 + ["publish"]
 OVERRIDE = "The jury agreed to publish with these points open."
 JUROR = st.integers(0, JURORS - 1)
 NOMINEE = st.integers(0, NOMINEES - 1)
-# Criteria by position (one past the last: a criterion the award lacks); scores mostly within
-# the 1-10 scale, sometimes outside.
-SCORES = st.dictionaries(st.integers(0, 2), st.one_of(st.integers(1, 10), st.integers(-1, 12)))
+# Criteria by position (one past the last: a criterion the award lacks): often a complete and
+# valid evaluation, else any mix of criteria and scores within the 1-10 scale or outside it.
+SCORES = st.one_of(
+    st.fixed_dictionaries({0: st.integers(1, 10), 1: st.integers(1, 10)}),  # complete, valid
+    st.dictionaries(st.integers(0, 2), st.one_of(st.integers(1, 10), st.integers(-1, 12))),
+)
 RECUSABLE = {"draft", "scoring"}
 
 
@@ -147,15 +150,16 @@ class AwardLifecycle(RuleBasedStateMachine):
 
     # --- The administrator ------------------------------------------------------------------
 
-    @initialize(start=st.sampled_from(["draft", "scoring", "scoring", "voting", "voting"]))
+    @initialize(start=st.sampled_from(["draft", "scoring", "scoring", "closed", "voting"]))
     def begin(self, start):
-        """Most lives start with scoring open, some in the vote: every step has work to do."""
+        """Most lives start with scoring open, some later on: every step has work to do."""
         if start != "draft":
             self.move("open_scoring")
-        if start == "voting":
+        if start in ("closed", "voting"):
             for juror in range(JURORS):
                 self.save(juror, 0, {0: 5, 1: 7 + juror}, True, 0)
             self.move("close_scoring")
+        if start == "voting":
             self.move("open_voting")
 
     def move(self, step):

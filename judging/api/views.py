@@ -151,6 +151,7 @@ def get_my_evaluation(award_slug: str, nominee_slug: str):
 
 
 @blueprint.put("/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation")
+@juror_required  # before the body is read: a visitor learns only to log in
 @blueprint.arguments(EvaluationIn)
 @blueprint.response(200, EvaluationOut)
 @blueprint.alt_response(
@@ -161,7 +162,6 @@ def get_my_evaluation(award_slug: str, nominee_slug: str):
 )
 @_document_errors
 @_document_write_errors
-@juror_required
 def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
     """Save the juror's evaluation (a draft, or with `submitted: true` a submission)."""
     award = _award(award_slug)
@@ -175,12 +175,12 @@ def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
 
 
 @blueprint.post("/awards/<award_slug>/nominees/<nominee_slug>/recusal")
+@juror_required  # before the body is read: a visitor learns only to log in
 @blueprint.arguments(RecusalIn)
 @blueprint.response(201, RecusalOut)
 @blueprint.alt_response(409, schema=ErrorOut, description="Scoring has closed")
 @_document_errors
 @_document_write_errors
-@juror_required
 def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
     """Declare a conflict of interest: the juror will not score this nominee."""
     award = _award(award_slug)
