@@ -31,11 +31,12 @@ run: $(INSTALLED)
 	@echo ""
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-## Lint, format check and the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set).
+## Lint, format check and the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set),
+## in two processes (one per core), each test module whole in one of them.
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## Benchmarks (minutes, not seconds): figures go to bench/out/.
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
