@@ -2,12 +2,15 @@
 on PostgreSQL too; a test client; a CLI runner; factories for the domain's rows."""
 
 import contextvars
+import email.message
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -142,6 +145,24 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once for the whole run, not once per test's app (a third of the time
+    of a page's first request)."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 class IsolatedClient(FlaskClient):
     """Runs each request in an app context of its own, as a server does.
 
@@ -153,9 +174,8 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    """The application on a database that is empty at the start of every test."""
+def make_test_app(database_url: str, instance_path: Path):
+    """The application as the tests use it: the given database, cheap hashing, own counters."""
     app = create_app(
         {
             "TESTING": True,
@@ -164,17 +184,31 @@ def app(database_url, tmp_path):
             "SQLALCHEMY_DATABASE_URI": database_url,
             # Cheap hashing keeps the suite fast; production parameters are tested apart.
             **FAST_ARGON2,
-            # Each test gets its own limiter counters.
+            # Each app gets its own limiter counters.
             "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
         },
-        instance_path=str(tmp_path / "instance"),
+        instance_path=str(instance_path),
     )
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    return app
+
+
+@contextmanager
+def emptied_after(app):
+    """The app's context for one test; every table emptied at its end."""
     with app.app_context():
         yield app
         db.session.rollback()
         _empty_all_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The application on a database that is empty at the start of every test."""
+    with emptied_after(make_test_app(database_url, tmp_path / "instance")) as app:
+        yield app
 
 
 @pytest.fixture
@@ -196,6 +230,7 @@ def make_app(database_url, tmp_path):
             instance_path=str(tmp_path / f"app{len(made)}"),
         )
         other.test_client_class = IsolatedClient
+        other.jinja_env.bytecode_cache = COMPILED_TEMPLATES
         made.append(other)
         return other
 
@@ -335,6 +370,41 @@ def make_evaluation(app):
         return evaluation
 
     return make
+
+
+# --- Real mail: an SMTP server on loopback ------------------------------------------------------
+
+
+class Inbox:
+    """What the loopback SMTP server received, as parsed messages."""
+
+    def __init__(self):
+        from aiosmtpd.handlers import Message
+
+        class Collect(Message):
+            def __init__(inner):
+                super().__init__(message_class=email.message.EmailMessage)
+
+            def handle_message(inner, message):
+                self.messages.append(message)
+
+        self.messages = []
+        self.handler = Collect()
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on a free loopback port, and the app sending to it."""
+    from aiosmtpd.controller import Controller
+
+    from .servers import free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox.handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield inbox
+    controller.stop()
 
 
 # --- The real browser: Playwright driving Debian's Chromium ------------------------------------

@@ -9,10 +9,10 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from judging.extensions import db
+from judging.extensions import db, limiter
 from judging.models import AccountToken, AuditEvent, Award, JuryMember, Nominee, Recusal, User
 
-from .conftest import csrf_token, log_in
+from .conftest import csrf_token, emptied_after, log_in, make_test_app
 
 pytestmark = pytest.mark.one_engine
 
@@ -405,6 +405,20 @@ def _cases():
             yield pytest.param(
                 method, rule, persona, expected[persona], id=f"{method} {rule}-{persona}"
             )
+
+
+@pytest.fixture(scope="module")
+def matrix_app(database_url, tmp_path_factory):
+    """One app for the module's hundreds of cases: making an app per case was half their time."""
+    return make_test_app(database_url, tmp_path_factory.mktemp("matrix"))
+
+
+@pytest.fixture
+def app(matrix_app):
+    """The module's app on an emptied database, with fresh limiter counters, for each case."""
+    limiter.reset()
+    with emptied_after(matrix_app) as app:
+        yield app
 
 
 def test_matrix_covers_every_route(app):

@@ -88,7 +88,7 @@ def assert_no_duplicate_rows():
 
 
 def test_simultaneous_saves_of_one_evaluation_lose_no_acknowledged_write(app, make_user, award):
-    tabs_count, saves = 8, 25
+    tabs_count, saves = 6, 12
     juror = make_user(role="juror", awards=[award])
     tabs = [Tab(app, juror) for _ in range(tabs_count)]
 
