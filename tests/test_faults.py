@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ from judging.services import voting
 from judging.services.seeding import read_shortlist, seed_shortlist
 
 from .conftest import FAST_ARGON2, PASSWORD, PASSWORD_HASH, ROOT, SHORTLIST
+from .servers import free_port
 
 SECRET = "test-secret-key-not-for-production"
 AWARD, VOTE_AWARD = "excellence-award", "people-vote"
@@ -59,12 +59,6 @@ REQUEST_TIMEOUT_S = 10  # a client gives up after this: a hang would show as a t
 
 
 # --- Servers and data ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gunicorn:
@@ -738,9 +732,9 @@ def read_only_scene(postgres, tmp_path):
     set_read_only(url, False)
 
 
-def test_a_read_only_database_refuses_writes_clearly_and_reads_go_on(read_only_scene, tmp_path):
-    scene = read_only_scene
-    app = create_app(
+def app_on(scene: Scene, tmp_path: Path):
+    """The app in this process, on the scene's database (as a worker would be)."""
+    return create_app(
         {
             "SECRET_KEY": SECRET,
             "SQLALCHEMY_DATABASE_URI": scene.url,
@@ -750,6 +744,11 @@ def test_a_read_only_database_refuses_writes_clearly_and_reads_go_on(read_only_s
         },
         instance_path=str(tmp_path / "app"),
     )
+
+
+def test_a_read_only_database_refuses_writes_clearly_and_reads_go_on(read_only_scene, tmp_path):
+    scene = read_only_scene
+    app = app_on(scene, tmp_path)
     from .conftest import IsolatedClient, csrf_token
 
     app.test_client_class = IsolatedClient
@@ -859,16 +858,7 @@ def test_a_juror_typing_while_the_database_refuses_writes_loses_nothing(
     from werkzeug.serving import make_server
 
     scene = read_only_scene
-    app = create_app(
-        {
-            "SECRET_KEY": SECRET,
-            "SQLALCHEMY_DATABASE_URI": scene.url,
-            "DEVELOPMENT": True,
-            **FAST_ARGON2,
-            "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
-        },
-        instance_path=str(tmp_path / "app"),
-    )
+    app = app_on(scene, tmp_path)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

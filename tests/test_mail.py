@@ -1,43 +1,17 @@
 """Email goes out over real SMTP (aiosmtpd on loopback) or, unconfigured, into the outbox."""
 
 import email
-import socket
 from email import policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from judging.extensions import db
 from judging.mail import MailError, send_mail
 from judging.services.accounts import create_user
 from judging.services.notifications import send_invitation
 
-
-class Inbox(Message):
-    def __init__(self):
-        super().__init__(message_class=email.message.EmailMessage)
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(app):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield inbox
-    controller.stop()
+from .servers import free_port
 
 
 def test_an_invitation_arrives_by_smtp_with_a_working_link(app, client, smtp_server, seeded_award):

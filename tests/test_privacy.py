@@ -31,25 +31,11 @@ from judging.services import publication, voting
 from judging.services.audit import first_broken_event, record_event
 
 from .conftest import csrf_token, log_in
-from .test_mail import Inbox, free_port
 
 VOTER = "Private.Voter+awards@example.org"
 VOTER_IP = "203.0.113.77"
 CODE_VOTER_IP = "198.51.100.23"
 USER_AGENT = "Mozilla/5.0 (PrivacyProbe; Tablet) Marker/9.9.7"
-
-
-@pytest.fixture
-def mail_server(app):
-    """A real SMTP server on loopback receives what the app sends."""
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield inbox
-    controller.stop()
 
 
 def every_text_value() -> str:
@@ -65,13 +51,13 @@ def plain_sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _vote_online(app, mail_server, award):
+def _vote_online(app, smtp_server, award):
     client = app.test_client()
     client.environ_base.update(REMOTE_ADDR=VOTER_IP, HTTP_USER_AGENT=USER_AGENT)
     url = f"/vote/{award.slug}/online"
     response = client.post(url, data={"email": VOTER, "csrf_token": csrf_token(client, url)})
     assert "Check your inbox" in response.get_data(as_text=True)
-    (message,) = mail_server.messages
+    (message,) = smtp_server.messages
     assert message["To"] == VOTER
     link = re.search(r"http://\S+/online/\S+", message.get_payload(decode=True).decode()).group(0)
     path = "/" + link.split("/", 3)[3]
@@ -102,11 +88,11 @@ def _vote_with_code(make_app, award):
 
 
 def test_voters_addresses_ips_and_browsers_are_kept_only_as_keyed_hashes(
-    app, make_app, mail_server, seeded_award, make_user
+    app, make_app, smtp_server, seeded_award, make_user
 ):
     seeded_award.status, seeded_award.online_vote = "voting", True
     db.session.commit()
-    _vote_online(app, mail_server, seeded_award)
+    _vote_online(app, smtp_server, seeded_award)
     _vote_with_code(make_app, seeded_award)
     # A juror logs in from the same address and browser, and someone fails to log in as the voter.
     juror = make_user(role="juror", email="juror.private@example.org", name="Jo Private")
