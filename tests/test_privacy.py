@@ -371,6 +371,26 @@ def test_a_juror_without_evaluations_in_an_open_award_can_be_anonymised(app, log
     assert db.session.get(User, juror.id).email == f"anonymised-{juror.id}@invalid"
 
 
+def test_an_anonymised_account_cannot_be_reactivated_promoted_or_given_a_jury(
+    app, logged_in, juror, make_user
+):
+    client, _ = logged_in(role="admin")
+    token = csrf_token(client, "/admin/people")
+    client.post(
+        f"/admin/people/{juror.id}/anonymise", data={"csrf_token": token, "confirmed": "yes"}
+    )
+    client.post(f"/admin/people/{juror.id}/reactivate", data={"csrf_token": token})
+    client.post(f"/admin/people/{juror.id}/role", data={"csrf_token": token, "role": "admin"})
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert "This account was anonymised" in page
+    db.session.expire_all()
+    user = db.session.get(User, juror.id)
+    assert (user.active, user.role) == (False, "juror")
+    assert not db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(["user.reactivated", "user.role_changed"]))
+    ).all()
+
+
 # --- Retention and purge -----------------------------------------------------------------------
 
 

@@ -294,9 +294,14 @@ def reactivate(user_id: int):
     """Let a deactivated account log in again."""
     user = _user_or_404(user_id)
     if EmptyForm().validate_on_submit():
-        accounts.reactivate(user, actor=current_user)
-        db.session.commit()
-        flash(f"{user.name} can log in again.", "success")
+        try:
+            accounts.reactivate(user, actor=current_user)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"{user.name} can log in again.", "success")
     return redirect(url_for("admin.people"))
 
 

@@ -148,7 +148,13 @@ def deactivate(user: User, *, actor: User) -> None:
     record_event("user.deactivated", f"user:{user.id}", {}, actor=actor)
 
 
+def _refuse_if_anonymised(user: User) -> None:
+    if user.anonymised_at is not None:
+        raise AccountError("This account was anonymised: it stays closed, as it was.")
+
+
 def reactivate(user: User, *, actor: User) -> None:
+    _refuse_if_anonymised(user)
     user.active = True
     record_event("user.reactivated", f"user:{user.id}", {}, actor=actor)
 
@@ -164,6 +170,7 @@ def change_role(user: User, role: str, *, actor: User) -> None:
         raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
     if role == user.role:
         return
+    _refuse_if_anonymised(user)
     if user.id == actor.id:
         raise AccountError("You cannot change your own role.")
     record_event(
@@ -179,6 +186,8 @@ def set_jury_awards(user: User, awards: list[Award], *, actor: User | None) -> N
         db.session.scalars(select(JuryMember.award_id).where(JuryMember.user_id == user.id))
     )
     wanted = {a.id for a in awards}
+    if wanted - current:
+        _refuse_if_anonymised(user)
     if added := wanted - current:
         db.session.add_all(JuryMember(award_id=a, user_id=user.id) for a in sorted(added))
     if removed := current - wanted:
