@@ -271,20 +271,28 @@ def resend_invitation(user_id: int):
     return redirect(url_for("admin.people"))
 
 
+def _change_account(change, done: str) -> None:
+    """Make an account change: committed and confirmed, or rolled back with the reason."""
+    try:
+        change()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+
+
 @blueprint.post("/people/<int:user_id>/deactivate")
 @fresh_login_required
 def deactivate(user_id: int):
     """Stop an account: its sessions end at once, its links stop working."""
     user = _user_or_404(user_id)
     if EmptyForm().validate_on_submit():
-        try:
-            accounts.deactivate(user, actor=current_user)
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(f"{user.name} is deactivated and logged out everywhere.", "success")
+        _change_account(
+            lambda: accounts.deactivate(user, actor=current_user),
+            f"{user.name} is deactivated and logged out everywhere.",
+        )
     return redirect(url_for("admin.people"))
 
 
@@ -294,14 +302,10 @@ def reactivate(user_id: int):
     """Let a deactivated account log in again."""
     user = _user_or_404(user_id)
     if EmptyForm().validate_on_submit():
-        try:
-            accounts.reactivate(user, actor=current_user)
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(f"{user.name} can log in again.", "success")
+        _change_account(
+            lambda: accounts.reactivate(user, actor=current_user),
+            f"{user.name} can log in again.",
+        )
     return redirect(url_for("admin.people"))
 
 
@@ -312,17 +316,11 @@ def change_role(user_id: int):
     user = _user_or_404(user_id)
     form = RoleForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_role(user, form.role.data, actor=current_user)
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                f"{user.name} is now {'an administrator' if user.is_admin else 'a juror'}.",
-                "success",
-            )
+        role = form.role.data
+        _change_account(
+            lambda: accounts.change_role(user, role, actor=current_user),
+            f"{user.name} is now {'an administrator' if role == 'admin' else 'a juror'}.",
+        )
     else:
         flash("Choose a role.", "error")
     return redirect(url_for("admin.people"))
