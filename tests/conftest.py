@@ -372,6 +372,19 @@ def make_evaluation(app):
     return make
 
 
+@pytest.fixture
+def redis_url():
+    """The Redis the limiter counts in when REDIS_URL is set (database 15, for tests)."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is needed for this test and is not reachable at {url}: {exc}")
+    return url
+
+
 # --- Real mail: an SMTP server on loopback ------------------------------------------------------
 
 

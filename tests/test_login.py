@@ -4,7 +4,6 @@ import re
 import time
 
 import pyotp
-import pytest
 from sqlalchemy import select
 
 from judging.extensions import db
@@ -97,18 +96,6 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(make_app, mak
     attempt("203.0.113.1", users[1])
     assert attempt("203.0.113.1", users[2], PASSWORD).status_code == 429
     assert attempt("203.0.113.2", users[2], PASSWORD).status_code == 302
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is needed for this test and is not reachable at {url}: {exc}")
-    return url
 
 
 def test_failed_attempts_are_counted_across_processes_in_redis(make_app, make_user, redis_url):
