@@ -60,7 +60,7 @@ def test_five_failed_attempts_lock_the_account_for_a_while(app, make_user):
 
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
-    assert "Too Many Requests" in response.get_data(as_text=True)
+    assert "Try again in 15 minutes" in response.get_data(as_text=True)
     assert log_in(app.test_client(), make_user()).status_code == 302  # others are not locked
 
 

@@ -43,6 +43,11 @@ class InviteForm(FlaskForm):
         description="Inviting an administrator needs your password, unless you typed it in "
         "the last 10 minutes.",
     )
+    confirm_code = StringField(
+        "Your two-factor code",
+        validators=[Length(max=32)],
+        description="From your authenticator app (or one of your recovery codes).",
+    )
 
 
 class RoleForm(FlaskForm):

@@ -14,10 +14,10 @@ from judging.admin.forms import (
 )
 from judging.auth.access import (
     REQUIRE_ADMIN_2FA,
+    confirm_identity,
     fresh_login_required,
     guard_blueprint,
     login_is_fresh,
-    mark_login_fresh,
 )
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
@@ -25,7 +25,6 @@ from judging.forms import render_form
 from judging.lookups import award_or_404
 from judging.mail import MailError
 from judging.models import Award, JuryMember, Nominee, Recusal, Setting, User
-from judging.passwords import app_passwords
 from judging.services import accounts, backup, evaluations
 from judging.services.audit import record_event
 from judging.services.awards import TransitionError, list_awards_with_counts, transition
@@ -213,12 +212,16 @@ def invite():
     if not form.validate_on_submit():
         return _people_page(form, 422)
     if form.role.data == "admin" and not login_is_fresh():
-        if not app_passwords().verify(current_user.password_hash, form.confirm_password.data or ""):
+        refusal = confirm_identity(form.confirm_password.data, form.confirm_code.data)
+        if refusal is not None:
             form.confirm_password.errors.append(
-                "Type your own password to invite an administrator."
+                refusal.message
+                if refusal.status == 429
+                else "Type your own password and two-factor code to invite an administrator."
+                if current_user.has_two_factor
+                else "Type your own password to invite an administrator."
             )
-            return _people_page(form, 422)
-        mark_login_fresh()
+            return _people_page(form, refusal.status)
     try:
         user = accounts.create_user(
             form.email.data,

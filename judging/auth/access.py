@@ -1,6 +1,7 @@
 """Who may do what: loading the user of a session, role guards, idle timeouts, fresh logins."""
 
 import time
+from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -16,8 +17,11 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, login_manager
 from judging.models import Setting, User
+from judging.passwords import app_passwords
+from judging.services import two_factor
 
 REQUIRE_ADMIN_2FA = "require_admin_2fa"
 
@@ -126,8 +130,38 @@ def login_is_fresh() -> bool:
     return time.time() - session.get("authenticated_at", 0) <= window
 
 
-def mark_login_fresh() -> None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why the identity was not confirmed, in words, and the HTTP status to answer with."""
+
+    message: str
+    status: int
+
+
+def confirm_identity(password: str | None, code: str | None) -> Refusal | None:
+    """The one way to confirm, mid-session, that the logged-in person is at the keyboard:
+    their password and, if they have two-factor authentication, a code. Every form that asks
+    for the current password again goes through here, so that every one of them has the same
+    limit (LOGIN_LIMIT_PER_ACCOUNT wrong attempts per account, on one counter for all of these
+    forms) and the same second factor. None when confirmed: the login is then fresh."""
+    user = current_user._get_current_object()
+    counter = [Counter("reauthenticate", str(user.id))]
+    if wait := seconds_to_wait(counter):
+        return Refusal(
+            f"Too many wrong attempts. Try again in {in_words(wait)}, or log out and log in again.",
+            429,
+        )
+    ok = app_passwords().verify(user.password_hash, password or "")
+    if ok and user.has_two_factor:
+        ok = two_factor.verify_second_factor(user, code or "")
+    if not ok:
+        count_failure(counter)
+        if user.has_two_factor:
+            return Refusal("That password and two-factor code do not match. Try again.", 422)
+        return Refusal("That password does not match. Try again.", 422)
+    db.session.commit()  # a code, once used, stays used
     session["authenticated_at"] = time.time()
+    return None
 
 
 def fresh_login_required(view):

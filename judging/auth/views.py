@@ -7,21 +7,22 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from judging.auth import devices
 from judging.auth.access import (
+    confirm_identity,
     end_session,
     fresh_login_required,
     home_for,
-    mark_login_fresh,
     safe_next,
     start_session,
     two_factor_required,
@@ -35,6 +36,7 @@ from judging.auth.forms import (
     ReauthenticateForm,
     SetPasswordForm,
 )
+from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, limiter
 from judging.forms import render_form
 from judging.mail import MailError
@@ -50,7 +52,6 @@ from judging.services.accounts import (
     usable_token,
 )
 from judging.services.notifications import send_invitation, send_password_reset
-from judging.services.voting import keyed_hash
 
 blueprint = Blueprint("auth", __name__)
 
@@ -58,33 +59,51 @@ blueprint = Blueprint("auth", __name__)
 PENDING_TWO_FACTOR_SECONDS = 300
 
 
-def _failed() -> bool:
-    return g.get("auth_failed", False)
+def _login_counters(email: str) -> list[Counter]:
+    """Which counters a password attempt for `email` from this client is counted on.
+
+    From a device that has logged in to this account before (devices.py): its own counter.
+    From any other client: the account's counter for unknown clients, and the address's."""
+    if device := devices.trusted_device(email):
+        return [Counter("login-device", device)]
+    return [
+        Counter("login-account", devices.account_key(email)),
+        Counter("login-address", get_remote_address(), "LOGIN_LIMIT_PER_IP"),
+    ]
 
 
-def _login_account_key() -> str:
-    # A keyed hash: the limiter's counters (in Redis) never hold an email address.
-    return "login-account:" + keyed_hash("login:" + normalise_email(request.form.get("email", "")))
+def _locked_out(wait: int, *, what: str, reset_link: bool):
+    """The page of a lock-out: the app's layout, the wait in words, the way out."""
+    page = render_template(
+        "auth/locked_out.html", what=what, wait=in_words(wait), reset_link=reset_link
+    )
+    return page, 429, {"Retry-After": str(wait)}
 
 
-def _pending_user_key() -> str:
-    return "two-factor:" + str(session.get("pending_user", "none"))
+def _begin_login(user: User, next_url: str | None, message: str | None = None):
+    """The password is proven: on to the second factor if the account has one, else in.
+
+    The only way from a password (typed, or set through a link) to a session."""
+    if user.has_two_factor:
+        session.clear()
+        session["pending_user"] = user.get_id()
+        session["pending_since"] = time.time()
+        session["pending_next"] = next_url
+        if message:
+            flash(f"{message} Now type the code from your authenticator app.", "success")
+        return redirect(url_for("auth.two_factor_login"))
+    return _finish_login(user, next_url, message)
 
 
-def _limit(name: str):
-    return lambda: current_app.config[name]
+def _finish_login(user: User, next_url: str | None, message: str | None = None):
+    """Every factor is proven: a fresh session, and this device remembered."""
+    start_session(user)
+    if message:
+        flash(message, "success")
+    return devices.remember_device(redirect(safe_next(next_url, home_for(user))), user.email)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    _limit("LOGIN_LIMIT_PER_ACCOUNT"),
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=lambda _response: _failed(),
-)
-@limiter.limit(
-    _limit("LOGIN_LIMIT_PER_IP"), methods=["POST"], deduct_when=lambda _response: _failed()
-)
 def login():
     """Email and password; then the second factor if the account has one."""
     next_url = request.args.get("next")
@@ -92,20 +111,16 @@ def login():
         return redirect(safe_next(next_url, home_for(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
+        counters = _login_counters(form.email.data)
+        if wait := seconds_to_wait(counters):
+            return _locked_out(wait, what="wrong passwords", reset_link=True)
         user = authenticate(form.email.data, form.password.data, app_passwords())
         if user is None:
-            g.auth_failed = True
+            count_failure(counters)
             form.password.errors.append("That email and password do not match an account.")
             return render_form("auth/login.html", form)
         db.session.commit()
-        if user.has_two_factor:
-            session.clear()
-            session["pending_user"] = user.get_id()
-            session["pending_since"] = time.time()
-            session["pending_next"] = next_url
-            return redirect(url_for("auth.two_factor_login"))
-        start_session(user)
-        return redirect(safe_next(next_url, home_for(user)))
+        return _begin_login(user, next_url)
     return render_form("auth/login.html", form)
 
 
@@ -120,12 +135,6 @@ def _pending_user() -> User | None:
 
 
 @blueprint.route("/login/two-factor", methods=["GET", "POST"])
-@limiter.limit(
-    "5 per 15 minutes",
-    key_func=_pending_user_key,
-    methods=["POST"],
-    deduct_when=lambda _response: _failed(),
-)
 def two_factor_login():
     """The second step of logging in: a code from the authenticator app or a recovery code."""
     user = _pending_user()
@@ -134,12 +143,14 @@ def two_factor_login():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
+        # Per account, whatever its session version: a new reset link gives no new guesses.
+        counter = [Counter("two-factor", str(user.id))]
+        if wait := seconds_to_wait(counter):
+            return _locked_out(wait, what="wrong codes", reset_link=False)
         if two_factor.verify_second_factor(user, form.code.data):
-            next_url = session.get("pending_next")
             db.session.commit()
-            start_session(user)
-            return redirect(safe_next(next_url, home_for(user)))
-        g.auth_failed = True
+            return _finish_login(user, session.get("pending_next"))
+        count_failure(counter)
         form.code.errors.append("That code is not right. Codes change every 30 seconds.")
     return render_form("auth/two_factor_login.html", form)
 
@@ -171,14 +182,14 @@ def _set_password_page(token: str, purpose: str, template: str):
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
-            start_session(user)
-            flash(
+            # A link proves the mailbox, not the authenticator: the code step still comes.
+            return _begin_login(
+                user,
+                None,
                 "Your password is set. Welcome!"
                 if purpose == "invitation"
                 else "Your password has been changed.",
-                "success",
             )
-            return redirect(home_for(user))
     return render_form(template, form, user=user)
 
 
@@ -224,21 +235,16 @@ def forgot_password():
 
 @blueprint.route("/reauthenticate", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=lambda _response: _failed())
 def reauthenticate():
     """Confirm the password (and code) before a sensitive action."""
     form = ReauthenticateForm()
     next_url = safe_next(request.args.get("next"), home_for(current_user))
     if form.validate_on_submit():
-        ok = app_passwords().verify(current_user.password_hash, form.password.data)
-        if ok and current_user.has_two_factor:
-            ok = two_factor.verify_second_factor(current_user, form.code.data or "")
-        if ok:
-            db.session.commit()
-            mark_login_fresh()
+        refusal = confirm_identity(form.password.data, form.code.data)
+        if refusal is None:
             return redirect(next_url)
-        g.auth_failed = True
-        form.password.errors.append("That does not match. Try again.")
+        form.password.errors.append(refusal.message)
+        return render_template("auth/reauthenticate.html", form=form), refusal.status
     return render_form("auth/reauthenticate.html", form)
 
 
