@@ -72,10 +72,10 @@ def _login_counters(email: str) -> list[Counter]:
     ]
 
 
-def _locked_out(wait: int, *, what: str, reset_link: bool):
+def _locked_out(wait: int, *, reason: str, reset_link: bool):
     """The page of a lock-out: the app's layout, the wait in words, the way out."""
     page = render_template(
-        "auth/locked_out.html", what=what, wait=in_words(wait), reset_link=reset_link
+        "auth/locked_out.html", reason=reason, wait=in_words(wait), reset_link=reset_link
     )
     return page, 429, {"Retry-After": str(wait)}
 
@@ -113,7 +113,13 @@ def login():
     if form.validate_on_submit():
         counters = _login_counters(form.email.data)
         if wait := seconds_to_wait(counters):
-            return _locked_out(wait, what="wrong passwords", reset_link=True)
+            reason = (
+                "There were too many wrong passwords from this browser for this account."
+                if counters[0].scope == "login-device"
+                else "There were too many wrong passwords for this account, or from your "
+                "network. Browsers that have logged in to the account before are not affected."
+            )
+            return _locked_out(wait, reason=reason, reset_link=True)
         user = authenticate(form.email.data, form.password.data, app_passwords())
         if user is None:
             count_failure(counters)
@@ -146,7 +152,8 @@ def two_factor_login():
         # Per account, whatever its session version: a new reset link gives no new guesses.
         counter = [Counter("two-factor", str(user.id))]
         if wait := seconds_to_wait(counter):
-            return _locked_out(wait, what="wrong codes", reset_link=False)
+            reason = "There were too many wrong two-factor codes for this account."
+            return _locked_out(wait, reason=reason, reset_link=False)
         if two_factor.verify_second_factor(user, form.code.data):
             db.session.commit()
             return _finish_login(user, session.get("pending_next"))
