@@ -144,6 +144,25 @@ def test_an_invitation_link_does_not_skip_the_second_factor(app, client, make_us
     assert two_factor_step(client, next_code(admin, secret)).location == "/admin/"
 
 
+def test_a_new_reset_link_gives_no_new_guesses_at_the_code(app, client, make_user, smtp_server):
+    admin = make_user(role="admin")
+    secret = with_two_factor(admin)
+    attacker = app.test_client()  # reads the mailbox; has no authenticator
+    for round_ in range(2):
+        smtp_server.messages.clear()
+        attacker.post(
+            "/password/forgot",
+            data={"email": admin.email, "csrf_token": csrf_token(attacker, "/password/forgot")},
+        )
+        set_password_through(attacker, link_from_mail(smtp_server, "password/reset"))
+        if round_ == 0:
+            for n in range(5):
+                assert two_factor_step(attacker, f"{n:06}").status_code == 422
+
+    # The second link bumped the session version; the count of wrong codes stayed.
+    assert two_factor_step(attacker, next_code(admin, secret)).status_code == 429
+
+
 def test_an_account_without_two_factor_is_still_logged_in_by_its_reset_link(
     app, client, make_user, smtp_server
 ):
