@@ -360,3 +360,36 @@ def test_the_lock_out_page_says_how_long_to_wait_and_how_to_reset(app, make_user
     assert 'href="/password/forgot"' in page
     assert 'class="site-header"' in page  # the app's own layout
     assert "per 15 minute" not in page and "Too Many Requests" not in page
+
+
+# --- Enrolling an authenticator needs a fresh login ---------------------------------------------
+
+
+def test_a_stolen_stale_session_cannot_enrol_its_own_authenticator(app, logged_in):
+    """Someone holding a session whose password was typed long ago cannot tie the account to
+    their own authenticator app: turning two-factor on asks for the password first."""
+    client, admin = logged_in(role="admin")
+    make_stale(client)
+
+    page = client.get("/account/two-factor")
+    assert page.location.startswith("/reauthenticate")
+    # Even with a secret planted in the session and a code for it, enrolment is refused.
+    secret = pyotp.random_base32()
+    with client.session_transaction() as session:
+        session["pending_totp_secret"] = secret
+    client.post(
+        "/account/two-factor",
+        data={
+            "code": pyotp.TOTP(secret).now(),
+            "csrf_token": csrf_token(client, "/reauthenticate"),
+        },
+    )
+    db.session.refresh(admin)
+    assert not admin.has_two_factor
+
+    # After the password, the same person enrols as before.
+    client.post(
+        "/reauthenticate",
+        data={"password": PASSWORD, "csrf_token": csrf_token(client, "/reauthenticate")},
+    )
+    assert client.get("/account/two-factor").status_code == 200

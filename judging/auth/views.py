@@ -265,6 +265,13 @@ def two_factor_setup():
             form=EmptyForm(),
             unused=two_factor.unused_recovery_codes(current_user),
         )
+    return _enrol_two_factor()
+
+
+@fresh_login_required
+def _enrol_two_factor():
+    """Enrolment needs a fresh login: a stolen session must not tie the account to the
+    thief's authenticator app."""
     secret = session.get("pending_totp_secret") or two_factor.new_secret()
     session["pending_totp_secret"] = secret
     form = EnableTwoFactorForm()
