@@ -235,15 +235,17 @@ def votes_codes_command(slug: str, count: int) -> None:
     help="Recompute the published results from the stored scores and compare the digests.",
 )
 def results_command(slug: str, fmt: str, method: str | None, verify: bool) -> None:
-    """Print the award's ranking with its statistics and flags (or --verify the published)."""
+    """Print the award's ranking with its statistics and flags (or --verify the published).
+
+    With a vote the ranking is the final one, jury and vote combined as published, and each
+    nominee also shows its jury-only rank and score."""
     found = award_by_slug(slug)
     if found is None:
         raise click.ClickException(f"No award with slug {slug}.")
     if verify:
         _verify(found)
         return
-    result, lookups = results.compute(found, method)
-    document = results.as_json(found, result, lookups, results.juror_labels(found))
+    document = results.ranking_document(found, method)
     if fmt == "json":
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif fmt == "csv":

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import event, func, select
@@ -246,3 +247,63 @@ def test_demo_data_is_refused_on_real_evaluations_or_published_results(
     db.session.commit()
     with pytest.raises(demo.DemoError, match="published"):
         demo.add_demo_data(seeded_award)
+
+
+# --- The leaderboard's words and layout (issue 15, item 13) -------------------------------------
+
+
+def test_a_tie_broken_on_median_says_who_is_ahead_and_who_is_behind(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    # Equal means (4 points above the scale's bottom on average), different medians.
+    scored(
+        make_user,
+        make_evaluation,
+        seeded_award,
+        {"Ann": {"evikomp": 2, "omapu": 4}, "Ben": {"evikomp": 5, "omapu": 4}},
+    )
+    scored(make_user, make_evaluation, seeded_award, {"Cem": {"evikomp": 8, "omapu": 7}})
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    rows = page[page.index('id="ranking-heading"') :]
+    evikomp = rows[rows.index("EVIKOMP") : rows.index("</tr>", rows.index("EVIKOMP"))]
+    omapu = rows[rows.index("OMAPU") : rows.index("</tr>", rows.index("OMAPU"))]
+    assert "ahead on median" in evikomp
+    assert "behind on median" in omapu and "ahead" not in omapu
+
+
+def test_kendalls_w_counts_one_juror_in_the_singular(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    every = {n.slug: 1 + i % 10 for i, n in enumerate(seeded_award.nominees)}
+    scored(make_user, make_evaluation, seeded_award, {"Ann": every})
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    assert "Kendall's W, 1 juror who evaluated every nominee" in page
+    assert "1 jurors" not in page
+
+
+def test_an_award_without_scores_says_so_instead_of_a_thirteen_way_tie(
+    app, logged_in, seeded_award
+):
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    assert "No scores yet" in page
+    assert 'chip-draft">tie' not in page and ">tie</span>" not in page
+    assert "Is the winner robust?" not in page
+
+
+def test_the_ranking_tables_are_labelled_regions_a_keyboard_can_scroll(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 5}})
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    scrollers = re.findall(r'<div class="table-scroll"[^>]*>', page)
+    assert scrollers
+    for div in scrollers:
+        assert 'tabindex="0"' in div and 'role="region"' in div and "aria-label" in div
+    start = page.index('class="table leaderboard"')
+    ranking_head = page[start : page.index("</thead>", start)]
+    assert ranking_head.count("<th ") == 10  # rank, nominee, score, 5 criteria, n, spread
+    assert "The jury's scores under every method" in page

@@ -12,7 +12,7 @@ from judging.admin.views import blueprint
 from judging.extensions import db
 from judging.lookups import award_or_404
 from judging.models import CastingDecision
-from judging.services import results
+from judging.services import results, voting
 from judging.services.audit import record_event
 from judging.services.progress import jury_progress
 
@@ -31,12 +31,21 @@ def leaderboard(slug: str):
     jurors = results.juror_labels(award)
     nominees = lookups["nominees"]
     ties = _tie_groups(result)
+    final = final_winners = None
+    if award.vote_weight:  # ranked as publication ranks it: jury and vote combined
+        count = voting.tally(award)
+        final = results.final_document(award, result, lookups, jurors, count)
+        final_winners = results.combined_winners(award, result, count["votes"])
     return render_template(
         "admin/leaderboard.html",
         award=award,
         method=method,
         methods=ranking.METHOD_NAMES,
         result=result,
+        scored=result.winner is not None,
+        notes=_placement_notes(result),
+        final=final,
+        final_winners=final_winners,
         nominees=nominees,
         criteria=lookups["criteria"],
         jurors=jurors,
@@ -53,6 +62,22 @@ def leaderboard(slug: str):
             ]
         ),
     )
+
+
+def _placement_notes(result: ranking.Ranking) -> dict[str, str]:
+    """Why nominees with equal scores stand in this order, for each of them: the first of
+    such a run is "ahead on median", the others "behind on median" (or the rule that split
+    them); an order set by an administrator is "placed by a casting decision"."""
+    notes = {}
+    previous = None
+    for r in result.results:
+        if r.decided_by == "casting":
+            notes[r.nominee] = "placed by a casting decision"
+        elif r.decided_by != "score" and r.score is not None:
+            level = previous is not None and round(previous.score * 1e6) == round(r.score * 1e6)
+            notes[r.nominee] = f"{'behind' if level else 'ahead'} on {r.decided_by}"
+        previous = r if r.score is not None else previous
+    return notes
 
 
 def _tie_groups(result: ranking.Ranking) -> dict[tuple[str, ...], int]:
@@ -116,11 +141,11 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 
 @blueprint.get("/awards/<slug>/results.<any(json, csv):fmt>")
 def export_results(slug: str, fmt: str):
-    """The ranking with statistics and flags, as JSON or CSV."""
+    """The ranking with statistics and flags, as JSON or CSV; with a vote, the final ranking
+    (as published) with each nominee's jury rank and score, votes and vote score."""
     award = award_or_404(slug)
-    result, lookups = results.compute(award, _method())
-    document = results.as_json(award, result, lookups, results.juror_labels(award))
-    name = f"{award.slug}-results-{result.method}.{fmt}"
+    document = results.ranking_document(award, _method())
+    name = f"{award.slug}-results-{document['method']}.{fmt}"
     if fmt == "json":
         return _download(
             json.dumps(document, indent=2, ensure_ascii=False), name, "application/json"

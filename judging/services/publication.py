@@ -9,6 +9,7 @@ recomputes the same document from the stored scores and compares the digests.
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy import func, select
@@ -172,11 +173,18 @@ def document(award: Award, *, published_at: str, version_: str, override_reason:
             .order_by(CastingDecision.decided_at, CastingDecision.id)
         )
     ]
-    _combine_with_vote(award, doc)
+    results.combine_with_vote(award, doc)
     doc["published_at"] = published_at
     doc["app_version"] = version_
     doc["override_reason"] = override_reason
     return doc
+
+
+def long_date(iso: str | None) -> str:
+    """'2026-05-12T18:30:00Z' as '12 May 2026', as every page writes dates; no date
+    (provisional results) is today's."""
+    when = datetime.fromisoformat(iso) if iso else datetime.now(UTC)
+    return f"{when.day} {when:%B %Y}"
 
 
 def publish(award: Award, *, actor: User | None, override_reason: str = "") -> ResultSnapshot:
@@ -293,47 +301,3 @@ def provisional_results(award: Award, *, viewer) -> tuple[dict, bool] | None:
         live["digest"] = None
         return live, True
     return None
-
-
-def _combine_with_vote(award: Award, doc: dict) -> None:
-    """With a vote: final = jury weight x jury score + vote weight x vote score, re-ranked.
-
-    Vote score = 100 x votes / votes of the most-voted nominee. The formula, the weights and
-    the ballots cast, voided and counted are part of the published (and verified) document.
-    """
-    from judging.services import voting
-
-    count = voting.tally(award)
-    doc["vote"] = {
-        "jury_weight": award.jury_weight,
-        "vote_weight": award.vote_weight,
-        "formula": "final = jury weight x jury score + vote weight x vote score; "
-        "vote score = 100 x votes / votes of the most-voted nominee",
-        "cast": count["cast"],
-        "voided": count["voided"],
-        "counted": count["counted"],
-    }
-    if not award.vote_weight:
-        return
-    slugs = [n["slug"] for n in doc["nominees"]]
-    scores = voting.vote_scores(count["votes"], slugs)
-    for n in doc["nominees"]:
-        n["jury_score"] = n["score"]
-        n["votes"] = count["votes"].get(n["slug"], 0)
-        n["vote_score"] = round(scores[n["slug"]], 2)
-        jury = n["score"] or 0.0
-        n["score"] = round(
-            (award.jury_weight * jury + award.vote_weight * scores[n["slug"]]) / 100, 2
-        )
-    doc["nominees"].sort(key=lambda n: (-n["score"], -(n["jury_score"] or 0), n["slug"]))
-    position = 0
-    for index, n in enumerate(doc["nominees"]):
-        previous = doc["nominees"][index - 1] if index else None
-        same = previous is not None and (previous["score"], previous["jury_score"]) == (
-            n["score"],
-            n["jury_score"],
-        )
-        position = position if same else index + 1
-        n["rank"] = position
-    for n in doc["nominees"]:
-        n["tied"] = sum(1 for m in doc["nominees"] if m["rank"] == n["rank"]) > 1

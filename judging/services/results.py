@@ -181,6 +181,115 @@ def as_json(award: Award, result: ranking.Ranking, lookups: dict, jurors: dict) 
     }
 
 
+VOTE_FORMULA = (
+    "final = jury weight x jury score + vote weight x vote score; "
+    "vote score = 100 x votes / votes of the most-voted nominee"
+)
+
+
+def combine_with_vote(award: Award, doc: dict, count: dict | None = None) -> None:
+    """With a vote: final = jury weight x jury score + vote weight x vote score, re-ranked.
+
+    Vote score = 100 x votes / votes of the most-voted nominee. The formula, the weights and
+    the ballots cast, voided and counted are part of the published (and verified) document.
+    Publication, the leaderboard, its exports and `flask results` all rank by this function.
+    `count` is voting.tally(award) when the caller already has it.
+    """
+    from judging.services import voting
+
+    count = voting.tally(award) if count is None else count
+    doc["vote"] = {
+        "jury_weight": award.jury_weight,
+        "vote_weight": award.vote_weight,
+        "formula": VOTE_FORMULA,
+        "cast": count["cast"],
+        "voided": count["voided"],
+        "counted": count["counted"],
+    }
+    if award.vote_weight:
+        combine(doc["nominees"], count["votes"], award.jury_weight, award.vote_weight)
+
+
+def combine(nominees: list[dict], votes: dict[str, int], jury_weight: int, vote_weight: int):
+    """Re-rank result rows (dicts with "slug" and the jury's "score") by the final score, in
+    place: each row gains jury_score, votes and vote_score; score, rank and tied become the
+    final ones. Equal final and jury scores share a rank."""
+    from judging.services import voting
+
+    slugs = [n["slug"] for n in nominees]
+    scores = voting.vote_scores(votes, slugs)
+    for n in nominees:
+        n["jury_score"] = n["score"]
+        n["votes"] = votes.get(n["slug"], 0)
+        n["vote_score"] = round(scores[n["slug"]], 2)
+        jury = n["score"] or 0.0
+        n["score"] = round((jury_weight * jury + vote_weight * scores[n["slug"]]) / 100, 2)
+    nominees.sort(key=lambda n: (-n["score"], -(n["jury_score"] or 0), n["slug"]))
+    position = 0
+    for index, n in enumerate(nominees):
+        previous = nominees[index - 1] if index else None
+        same = previous is not None and (previous["score"], previous["jury_score"]) == (
+            n["score"],
+            n["jury_score"],
+        )
+        position = position if same else index + 1
+        n["rank"] = position
+    for n in nominees:
+        n["tied"] = sum(1 for m in nominees if m["rank"] == n["rank"]) > 1
+    return nominees
+
+
+def has_vote(document: dict) -> bool:
+    """Whether the award held a vote worth showing: a weight, or ballots cast."""
+    vote = document.get("vote") or {}
+    return bool(vote.get("vote_weight") or vote.get("cast"))
+
+
+def casting_text(document: dict) -> list[str]:
+    """Each casting decision of the document as words: "Title A before Title B: reason"."""
+    titles = {n["slug"]: n["title"] for n in document["nominees"]}
+    return [
+        " before ".join(titles.get(slug, slug) for slug in d["order"]) + f": {d['reason']}"
+        for d in document.get("casting_decisions", [])
+    ]
+
+
+def ranking_document(award: Award, method: str | None = None) -> dict:
+    """What the leaderboard, its exports and `flask results` show: the results document (live,
+    jurors by name) ranked as publication would rank it. With a vote weight the nominees are in
+    the final order (score = final) and each also carries its jury-only rank and score."""
+    result, lookups = compute(award, method)
+    return final_document(award, result, lookups, juror_labels(award))
+
+
+def final_document(
+    award: Award, result: ranking.Ranking, lookups: dict, jurors: dict, count: dict | None = None
+) -> dict:
+    """ranking_document from a ranking already computed (and the tally, if already read)."""
+    doc = as_json(award, result, lookups, jurors)
+    jury_rank = {n["slug"]: n["rank"] for n in doc["nominees"]}
+    combine_with_vote(award, doc, count)
+    doc["combined"] = bool(award.vote_weight)
+    if doc["combined"]:
+        for n in doc["nominees"]:
+            n["jury_rank"] = jury_rank[n["slug"]]
+    return doc
+
+
+def combined_winners(award: Award, result: ranking.Ranking, votes: dict[str, int]) -> dict:
+    """method -> the final winner's slug (None without scores) if the jury's scores came from
+    that method: the vote's share of "is the winner robust?"."""
+    winners = {}
+    for method in ranking.METHODS:
+        rows = [
+            {"slug": r.nominee, "score": _round(r.scores_by_method[method])} for r in result.results
+        ]
+        combine(rows, votes, award.jury_weight, award.vote_weight)
+        scored = [n for n in rows if n["jury_score"] is not None or n["votes"]]
+        winners[method] = scored[0]["slug"] if scored else None
+    return winners
+
+
 def juror_labels(award: Award) -> dict[int, str]:
     return dict(
         db.session.execute(
@@ -192,9 +301,12 @@ def juror_labels(award: Award) -> dict[int, str]:
 
 
 def as_csv(document: dict) -> str:
-    """One row per nominee, in rank order, with each criterion's mean."""
+    """One row per nominee, in rank order, with each criterion's mean. With a vote, the rank
+    and order are the final ones, beside the jury's rank and score, the votes and vote score."""
     out = io.StringIO()
     criteria = list(document["nominees"][0]["criteria"]) if document["nominees"] else []
+    combined = document.get("combined", False)
+    scores = ["final", "jury_rank", "jury_score", "votes", "vote_score"] if combined else ["score"]
     writer = csv.writer(out)
     writer.writerow(
         [
@@ -204,7 +316,7 @@ def as_csv(document: dict) -> str:
             "organisation",
             "city",
             "country",
-            "score",
+            *scores,
             "tied",
             "coverage",
             "median",
@@ -222,6 +334,7 @@ def as_csv(document: dict) -> str:
                 n["city"],
                 n["country"],
                 n["score"],
+                *(n[key] for key in scores[1:]),
                 n["tied"],
                 n["coverage"],
                 n["median"],
@@ -233,13 +346,30 @@ def as_csv(document: dict) -> str:
 
 
 def as_table(document: dict) -> str:
-    """A plain-text table for the terminal."""
-    lines = [f"{document['title']} — method: {ranking.METHOD_NAMES[document['method']]}", ""]
-    lines.append(f"{'rank':>4}  {'score':>6}  {'n':>3}  nominee")
+    """A plain-text table for the terminal; with a vote, the final ranking beside the jury's."""
+    lines = [f"{document['title']} — method: {ranking.METHOD_NAMES[document['method']]}"]
+    combined = document.get("combined", False)
+    if combined:
+        vote = document["vote"]
+        lines.append(
+            f"Ranked by final = {vote['jury_weight']}% jury score + {vote['vote_weight']}% "
+            "vote score (vote score = 100 x votes / votes of the most-voted nominee); "
+            f"ballots cast {vote['cast']}, voided {vote['voided']}, counted {vote['counted']}"
+        )
+        header = f"{'rank':>4}  {'final':>6}  {'jury':>6}  {'jury rank':>9}  {'votes':>5}  "
+    else:
+        header = f"{'rank':>4}  {'score':>6}  "
+    lines += ["", header + f"{'n':>3}  nominee"]
+
+    def number(value):
+        return "—" if value is None else f"{value:.2f}"
+
     for n in document["nominees"]:
-        score = "—" if n["score"] is None else f"{n['score']:.2f}"
         tie = " (tied)" if n["tied"] else ""
-        lines.append(f"{n['rank']:>4}  {score:>6}  {n['coverage']:>3}  {n['title']}{tie}")
+        row = f"{n['rank']:>4}  {number(n['score']):>6}  "
+        if combined:
+            row += f"{number(n['jury_score']):>6}  {n['jury_rank']:>9}  {n['votes']:>5}  "
+        lines.append(row + f"{n['coverage']:>3}  {n['title']}{tie}")
     w = document["statistics"]["kendalls_w"]
     lines += ["", f"Kendall's W: {'—' if w is None else w}"]
     lines += [f"! {f['message']}" for f in document["flags"]]
