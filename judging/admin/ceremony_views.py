@@ -4,9 +4,7 @@ All three read the same results document as the results page (publication.visibl
 the frozen snapshot once published, for admins before that a live provisional ranking.
 """
 
-from datetime import UTC, datetime
-
-from flask import abort, render_template
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from judging.admin.views import blueprint
@@ -14,7 +12,8 @@ from judging.lookups import award_or_404
 from judging.models import Award
 from judging.public.views import blueprint as public_blueprint
 from judging.ranking import METHOD_NAMES
-from judging.services import publication
+from judging.services import publication, results
+from judging.services.publication import long_date
 
 
 def _visible_results(award: Award) -> tuple[dict, bool]:
@@ -29,24 +28,41 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def long_date(iso: str | None) -> str:
-    """'2026-05-12T18:30:00Z' as '12 May 2026'; no date (provisional results) is today's."""
-    when = datetime.fromisoformat(iso) if iso else datetime.now(UTC)
-    return f"{when.day} {when:%B %Y}"
-
-
 def score_text(score: float | None) -> str:
     return "—" if score is None else f"{score:.2f}"
 
 
-def reveal_steps(document: dict) -> list[dict]:
-    """The scored nominees from last place to the winner, a shared place as one step.
+def score_label(document: dict) -> str:
+    """What the score announced is: the jury's, or the final one combined with the vote."""
+    vote = document.get("vote") or {}
+    if vote.get("vote_weight"):
+        return f"Final score (jury {vote['jury_weight']}% + vote {vote['vote_weight']}%)"
+    return "Score"
+
+
+def top_places() -> int | None:
+    """The presenter's `top` setting: reveal only places 1 to N; empty or absent: all."""
+    raw = request.args.get("top", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        abort(
+            400,
+            f"“{raw[:20]}” is not a number of places to reveal: give a whole number from 1 up "
+            "(3 reveals the top three), or leave it empty to reveal every place.",
+        )
+    return int(raw)
+
+
+def reveal_steps(document: dict, top: int | None = None) -> list[dict]:
+    """The scored nominees from last place to the winner, a shared place as one step; with
+    `top`, only the places from `top` up (a place shared across the cut is shown whole).
 
     Nominees without a score are left out: there is nothing to announce about them.
     """
     places: dict[int, list[dict]] = {}
     for n in document["nominees"]:
-        if n["score"] is not None:
+        if n["score"] is not None and (top is None or n["rank"] <= top):
             places.setdefault(n["rank"], []).append(n)
     steps = []
     for rank in sorted(places, reverse=True):
@@ -78,16 +94,21 @@ def reveal_steps(document: dict) -> list[dict]:
 
 @blueprint.get("/awards/<slug>/present")
 def present(slug: str):
-    """The presenter's page: the ranking revealed from last place to the winner, key by key."""
+    """The presenter's page: the ranking revealed from last place to the winner, key by key;
+    ?top=N reveals only the top N places."""
     award = award_or_404(slug)
     document, provisional = _visible_results(award)
+    top = top_places()
+    steps = reveal_steps(document, top)
     presentation = {
         "award": award.title,
         "date": long_date(document["published_at"]),
         "method": METHOD_NAMES.get(document["method"], document["method"]),
         "rehearsal": provisional,
         "nominees": len(document["nominees"]),
-        "steps": reveal_steps(document),
+        "top": top if top and len(reveal_steps(document)) > len(steps) else None,
+        "scoreLabel": score_label(document),
+        "steps": steps,
     }
     return render_template(
         "admin/present.html",
@@ -95,6 +116,7 @@ def present(slug: str):
         document=document,
         provisional=provisional,
         presentation=presentation,
+        top=top,
         score_text=score_text,
     )
 
@@ -113,6 +135,9 @@ def results_sheet(slug: str):
         date=long_date(document["published_at"]),
         total_weight=total_weight,
         score_text=score_text,
+        vote=results.has_vote(document),
+        weighted=bool((document.get("vote") or {}).get("vote_weight")),
+        casting=results.casting_text(document),
     )
 
 

@@ -8,6 +8,7 @@ from judging.extensions import db
 from judging.models import Award, Nominee
 from judging.ranking import METHOD_NAMES
 from judging.services import publication
+from judging.services import results as results_service
 from judging.services.awards import list_awards_with_counts
 
 blueprint = Blueprint("public", __name__)
@@ -51,6 +52,9 @@ def results(slug: str):
         document=document,
         provisional=provisional,
         methods=METHOD_NAMES,
+        published=publication.long_date(document["published_at"]),
+        vote=results_service.has_vote(document),
+        casting=results_service.casting_text(document),
     )
 
 

@@ -26,13 +26,13 @@
 
   function titleSlide(data) {
     var s = slide("title", data);
-    s.body.appendChild(element("p", "slide-kicker", "The results"));
+    s.body.appendChild(element("p", "slide-kicker", data.top ? "The top " + data.top : "The results"));
     s.body.appendChild(element("h1", "slide-award", data.award));
     s.body.appendChild(element("p", "slide-date", data.date));
     return s.section;
   }
 
-  function nomineeCard(nominee) {
+  function nomineeCard(nominee, data) {
     var card = element("div", "reveal-nominee");
     var title = element("h2", "reveal-title", nominee.title);
     // Long project names get smaller type, so that they still fit the screen.
@@ -42,7 +42,7 @@
     card.appendChild(element("p", "reveal-organisation", nominee.organisation));
     card.appendChild(element("p", "reveal-place", nominee.city + ", " + nominee.country));
     var score = element("p", "reveal-score");
-    score.appendChild(element("span", "reveal-score-label", "Score "));
+    score.appendChild(element("span", "reveal-score-label", data.scoreLabel + " "));
     score.appendChild(element("span", "reveal-score-value", nominee.score));
     card.appendChild(score);
     return card;
@@ -52,7 +52,7 @@
     var s = slide(step.winner ? "winner" : "place", data);
     s.body.appendChild(element("p", "slide-kicker", step.place));
     var nominees = element("div", "reveal-nominees" + (step.nominees.length > 1 ? " is-shared" : ""));
-    step.nominees.forEach(function (nominee) { nominees.appendChild(nomineeCard(nominee)); });
+    step.nominees.forEach(function (nominee) { nominees.appendChild(nomineeCard(nominee, data)); });
     s.body.appendChild(nominees);
     return s.section;
   }

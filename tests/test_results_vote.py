@@ -1,0 +1,197 @@
+"""Results that include the vote, end to end through the real pages: publishing once voting has
+closed, the leaderboard, its exports and `flask results` ranking as publication ranks (jury and
+vote combined), the printable sheet and the presenter saying so, and the public results page.
+
+The award: three jurors rank the 13 nominees first to last with no tie; the jury's weight is
+70% and the vote's 30%; every counted vote goes to the jury's third, which the vote lifts to
+first place (as happened to "Neighbourhood Network Scheme" and "Family Card" in issue 15).
+"""
+
+import csv
+import io
+import json
+import re
+
+from sqlalchemy import select
+
+from judging.extensions import db
+from judging.models import ResultSnapshot
+from judging.services import publication, voting
+
+from . import test_admin_voting as vote_admin
+from .conftest import csrf_token
+from .test_ceremony import presentation
+
+AWARD = vote_admin.AWARD
+AWARD_PAGE = vote_admin.AWARD_PAGE
+REVIEW = f"{AWARD_PAGE}/review"
+LEADERBOARD = f"{AWARD_PAGE}/leaderboard"
+
+# The fixtures of the vote's admin tests: scoring closed with a strict jury order; an admin.
+scored = vote_admin.scored
+admin_client = vote_admin.admin_client
+
+
+def vote_then_close(client, award, votes_for_third: int = 10, voided: int = 1):
+    """70/30, voting opened and closed through the award's pages; the jury's third gets every
+    counted vote, and one more ballot (for the jury's first) is voided."""
+    assert vote_admin.settings(client, 70, 30).status_code == 302
+    assert vote_admin.step(client, "open_voting").status_code == 302
+    award = vote_admin.fresh(award)
+    first, third = award.nominees[0], award.nominees[2]
+    ballots = vote_admin._ballots(award, {third.slug: votes_for_third, first.slug: voided})
+    for ballot in ballots[votes_for_third:]:
+        voting.void(ballot, reason="Card found twice", actor=client.admin)
+    db.session.commit()
+    assert vote_admin.step(client, "close_voting").status_code == 302
+    award = vote_admin.fresh(award)
+    assert award.status == "voting_closed"
+    return award, first, third
+
+
+def publish_from_the_page(client):
+    return client.post(
+        f"{AWARD_PAGE}/publish", data={"csrf_token": csrf_token(client, REVIEW), "confirm": "y"}
+    )
+
+
+# --- Item 1: publishing after a vote, from the browser ------------------------------------------
+
+
+def test_an_award_whose_voting_closed_is_published_from_its_pages(admin_client, scored):
+    award, _first, third = vote_then_close(admin_client, scored)
+
+    award_page = admin_client.get(AWARD_PAGE).get_data(as_text=True)
+    assert "Publish the results" in award_page
+    assert f'href="{REVIEW}"' in award_page
+    review = admin_client.get(REVIEW).get_data(as_text=True)
+    assert "Close scoring on the" not in review
+    assert f'action="{AWARD_PAGE}/publish"' in review
+    assert "jury (70%) and the vote (30%)" in review
+
+    done = publish_from_the_page(admin_client)
+    assert done.status_code == 302 and done.location == f"/awards/{AWARD}/results"
+    snapshot = db.session.scalar(select(ResultSnapshot))
+    assert snapshot is not None and vote_admin.fresh(award).status == "published"
+    assert json.loads(snapshot.document)["nominees"][0]["slug"] == third.slug
+
+
+def test_the_review_page_names_the_step_still_to_take(admin_client, scored):
+    assert vote_admin.step(admin_client, "open_voting").status_code == 302
+    review = admin_client.get(REVIEW).get_data(as_text=True)
+    assert "Close voting on the" in review
+    assert f'action="{AWARD_PAGE}/publish"' not in review
+    refused = publish_from_the_page(admin_client)
+    assert refused.status_code == 409
+    assert db.session.scalar(select(ResultSnapshot)) is None
+
+
+# --- Item 2: the leaderboard, exports and CLI rank as publication does --------------------------
+
+
+def _csv_rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_leaderboard_exports_and_cli_name_the_published_winner(admin_client, runner, scored):
+    _award, first, third = vote_then_close(admin_client, scored)
+
+    page = admin_client.get(LEADERBOARD).get_data(as_text=True)
+    assert "Final ranking: jury 70% + vote 30%" in page
+    assert "Jury ranking (jury only): Mean" in page
+    final_table = page[page.index('class="table leaderboard final-ranking"') :]
+    final_table = final_table[: final_table.index("</table>")]
+    assert final_table.index(third.title) < final_table.index(first.title)
+    assert "Ballots cast: <strong>11</strong> · voided: <strong>1</strong>" in page
+    robust = page[page.index('id="robust-heading"') : page.index('id="ranking-heading"')]
+    assert "Final winner, with the vote" in robust and third.title in robust
+
+    rows = _csv_rows(admin_client.get(f"{AWARD_PAGE}/results.csv").get_data(as_text=True))
+    assert rows[0]["slug"] == third.slug and rows[0]["rank"] == "1"
+    assert {"final", "jury_rank", "jury_score", "votes", "vote_score"} <= set(rows[0])
+    assert (rows[0]["jury_rank"], rows[0]["votes"], rows[0]["vote_score"]) == ("3", "10", "100.0")
+    exported = admin_client.get(f"{AWARD_PAGE}/results.json").get_json()
+    assert exported["combined"] is True and exported["nominees"][0]["slug"] == third.slug
+    assert exported["vote"]["counted"] == 10
+
+    cli_csv = runner.invoke(args=["results", AWARD, "--format", "csv"])
+    assert cli_csv.exit_code == 0 and _csv_rows(cli_csv.output)[0]["slug"] == third.slug
+    table = runner.invoke(args=["results", AWARD]).output
+    assert "final = 70% jury score + 30% vote score" in table
+    lines = [line for line in table.splitlines() if line.strip().startswith("1 ")]
+    assert third.title in lines[0]
+
+    assert publish_from_the_page(admin_client).status_code == 302
+    published = admin_client.get(f"/api/v1/awards/{AWARD}/results").get_json()
+    assert published["nominees"][0]["slug"] == rows[0]["slug"] == third.slug
+    assert [n["slug"] for n in published["nominees"]] == [row["slug"] for row in rows]
+    after = _csv_rows(admin_client.get(f"{AWARD_PAGE}/results.csv").get_data(as_text=True))
+    assert after == rows
+
+
+def test_without_a_vote_the_exports_keep_the_jury_columns(admin_client, scored):
+    rows = _csv_rows(admin_client.get(f"{AWARD_PAGE}/results.csv").get_data(as_text=True))
+    assert "score" in rows[0] and "final" not in rows[0]
+    assert rows[0]["slug"] == scored.nominees[0].slug
+    page = admin_client.get(LEADERBOARD).get_data(as_text=True)
+    assert "Final ranking" not in page and "Ranking: Mean" in page
+
+
+# --- Item 3: the printable sheet and the presenter ----------------------------------------------
+
+
+def test_the_sheet_states_the_formula_and_the_vote(admin_client, client, scored):
+    vote_then_close(admin_client, scored)
+    assert publish_from_the_page(admin_client).status_code == 302
+    sheet = client.get(f"/awards/{AWARD}/results/sheet").get_data(as_text=True)
+    assert "10 ballots counted (11 cast, 1 voided)" in sheet
+    assert "Final = 70% × jury score + 30% × vote score" in sheet
+    assert "combined by mean into the jury score" in sheet
+    head = sheet[
+        sheet.index('class="sheet-ranking"') : sheet.index("</thead>", sheet.index("sheet-ranking"))
+    ]
+    assert ">Jury<" in head and ">Votes<" in head and ">Final<" in head
+
+
+def test_the_presenter_labels_the_final_score_and_reveals_the_top_n(admin_client, scored):
+    _award, _first, third = vote_then_close(admin_client, scored)
+    assert publish_from_the_page(admin_client).status_code == 302
+    whole = presentation(admin_client.get(f"{AWARD_PAGE}/present").get_data(as_text=True))
+    assert whole["scoreLabel"] == "Final score (jury 70% + vote 30%)"
+    assert len(whole["steps"]) == 13 and whole["top"] is None
+
+    top = admin_client.get(f"{AWARD_PAGE}/present?top=3").get_data(as_text=True)
+    data = presentation(top)
+    assert [s["rank"] for s in data["steps"]] == [3, 2, 1] and data["top"] == 3
+    assert data["steps"][-1]["nominees"][0]["title"] == third.title
+    fallback = top[top.index('class="fallback-ranking"') : top.index("</ol>")]
+    assert fallback.count("<li") == 3
+
+    for bad in ("abc", "0", "-2"):
+        refused = admin_client.get(f"{AWARD_PAGE}/present?top={bad}")
+        assert refused.status_code == 400
+        assert "leave it empty to reveal every place" in refused.get_data(as_text=True)
+    review = admin_client.get(REVIEW).get_data(as_text=True)
+    assert f'action="{AWARD_PAGE}/present"' in review and 'name="top"' in review
+
+
+# --- Item 14: the public results page -----------------------------------------------------------
+
+
+def test_public_results_with_a_vote_show_it(admin_client, client, scored):
+    vote_then_close(admin_client, scored)
+    assert publish_from_the_page(admin_client).status_code == 302
+    page = client.get(f"/awards/{AWARD}/results").get_data(as_text=True)
+    assert 'id="vote-heading"' in page and "70% × jury score + 30% × vote score" in page
+    assert re.search(
+        r"Published on <time datetime=\"[0-9T:-]+Z\">\d{1,2} [A-Z][a-z]+ \d{4}</time>", page
+    )
+
+
+def test_public_results_without_a_vote_hide_the_vote_block(client, scored):
+    publication.publish(scored, actor=None)
+    db.session.commit()
+    page = client.get(f"/awards/{AWARD}/results").get_data(as_text=True)
+    assert "The vote" not in page and "Ballots cast" not in page
+    assert "Published on <time" in page
+    assert not re.search(r"Published \d{4}-\d\d-\d\d", page)
