@@ -7,6 +7,7 @@ SCREENSHOT_DIR=/some/dir keeps a full-page screenshot of every page at both widt
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -126,5 +127,27 @@ def test_the_leaderboard_fits_the_page_and_lines_up_with_the_header(
         for table in page.locator("main table").all():
             width = table.evaluate("t => [t.scrollWidth, t.closest('.table-scroll').clientWidth]")
             assert width[0] <= width[1], width
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("with_vote", [False, True], ids=["jury", "vote"])
+def test_the_sheet_prints_on_one_a4_page(browser, live_server, admin_client, scored, with_vote):
+    if with_vote:
+        vote_then_close(admin_client, scored)
+    publication.publish(vote_admin.fresh(scored), actor=None)
+    db.session.commit()
+    context = browser.new_context(viewport=WIDTHS["laptop"])
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + PAGES["sheet"])
+        expect(page.locator(".sheet-ranking tbody tr")).to_have_count(13)
+        if os.environ.get("SCREENSHOT_DIR"):
+            page.set_viewport_size({"width": 680, "height": 1013})  # A4 less margins
+            page.emulate_media(media="print")
+            name = f"sheet-print-{'vote' if with_vote else 'jury'}"
+            screenshots(page, Path(os.environ["SCREENSHOT_DIR"]) / name, height=1123)
+        pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=True)
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     finally:
         context.close()
