@@ -8,6 +8,7 @@ first place (as happened to "Neighbourhood Network Scheme" and "Family Card" in 
 """
 
 import csv
+import html
 import io
 import json
 import re
@@ -21,6 +22,7 @@ from judging.services import publication, voting
 from . import test_admin_voting as vote_admin
 from .conftest import csrf_token
 from .test_ceremony import presentation
+from .test_publication import SCORES
 
 AWARD = vote_admin.AWARD
 AWARD_PAGE = vote_admin.AWARD_PAGE
@@ -195,3 +197,36 @@ def test_public_results_without_a_vote_hide_the_vote_block(client, scored):
     assert "The vote" not in page and "Ballots cast" not in page
     assert "Published on <time" in page
     assert not re.search(r"Published \d{4}-\d\d-\d\d", page)
+
+
+def test_casting_decisions_are_named_by_title_on_the_results_and_the_sheet(
+    client, logged_in, seeded_award, make_user, make_evaluation
+):
+    nominees = {n.slug: n for n in seeded_award.nominees}
+    juror = make_user(awards=[seeded_award])
+    for slug in ("evikomp", "omapu"):
+        make_evaluation(nominees[slug], juror, dict.fromkeys(SCORES, 9), submitted=True)
+    admin, _ = logged_in(role="admin")
+    recorded = admin.post(
+        f"{AWARD_PAGE}/casting",
+        data={
+            "csrf_token": csrf_token(admin, LEADERBOARD),
+            "method": "mean",
+            "prefix": "tie-0-",
+            "tied": ["evikomp", "omapu"],
+            "tie-0-order": ["omapu", "evikomp"],
+            "tie-0-reason": "OMAPU served more families this year.",
+        },
+    )
+    assert recorded.status_code == 302
+    seeded_award.status = "closed"
+    publication.publish(seeded_award, actor=None, override_reason="Test: quorum not needed")
+    db.session.commit()
+    wanted = (
+        f"{nominees['omapu'].title} before {nominees['evikomp'].title}: "
+        "OMAPU served more families this year."
+    )
+    for url in (f"/awards/{AWARD}/results", f"/awards/{AWARD}/results/sheet"):
+        page = html.unescape(client.get(url).get_data(as_text=True))
+        assert wanted in page, url
+        assert "omapu before evikomp" not in page
