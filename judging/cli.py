@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from judging import ranking
 from judging.extensions import db
-from judging.models import ROLES, AuditEvent, User
+from judging.models import ROLES, User
 from judging.passwords import app_passwords
+from judging.services import audit as audit_service
 from judging.services import backup, deadlines, demo, publication, results, voting
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password
-from judging.services.audit import first_broken_event
 from judging.services.awards import TransitionError, award_by_slug, transition
 from judging.services.notifications import invitation_link, notify_jury
 from judging.services.seeding import SeedError, read_shortlist, seed_shortlist
@@ -271,16 +271,47 @@ def _verify(found) -> None:
 audit = AppGroup("audit", help="The audit ledger.")
 
 
+def _checkpoint_option(ctx, param, values):
+    try:
+        return [audit_service.Checkpoint.parse(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @audit.command("verify")
-def audit_verify_command() -> None:
-    """Check the whole hash chain of the audit ledger; name the first broken event."""
-    events = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
-    broken = first_broken_event(events)
-    if broken is not None:
-        raise click.ClickException(
-            f"the audit chain is broken at event {broken.id} ({broken.action}, {broken.at})"
-        )
-    click.echo(f"OK: {len(events)} audit events, chain intact")
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    metavar="COUNT:HASH",
+    callback=_checkpoint_option,
+    help="Also check against a checkpoint kept elsewhere, as this command prints it.",
+)
+def audit_verify_command(checkpoints) -> None:
+    """Check every link and key of the audit chain, and its checkpoints; name what is wrong.
+
+    Checks the checkpoint kept in the instance folder (written at every close and publication)
+    and each --checkpoint given. Prints the head as a new checkpoint to keep away from the server.
+    """
+    report = audit_service.ledger_report(checkpoints)
+    kept = audit_service.checkpoint_path()
+    for problem in report.problems:
+        click.echo(f"  - {problem}", err=True)
+    if not report.ok:
+        where = f" at event {report.broken.id}" if report.broken is not None else ""
+        raise click.ClickException(f"the audit chain is broken{where}")
+    legacy = f" ({report.legacy} unkeyed, from before the chain was keyed)" if report.legacy else ""
+    click.echo(f"OK: {report.count} audit events{legacy}, chain intact")
+    if kept.exists():
+        click.echo(f"checked the checkpoint in {kept}")
+    else:
+        click.echo(f"no checkpoint in {kept} yet (one is written at every close and publication)")
+    if checkpoints:
+        click.echo(f"checked {len(checkpoints)} given checkpoint(s)")
+    if report.head is not None:
+        click.echo(f"checkpoint: {report.head}")
+        click.echo("keep it away from this server; check against it later with")
+        click.echo(f"  flask --app wsgi audit verify --checkpoint {report.head}")
 
 
 @click.command("purge")

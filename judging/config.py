@@ -56,6 +56,8 @@ def from_environment(instance_path: str) -> dict:
     env = os.environ.get
     return {
         "SECRET_KEY": load_secret_key(instance_path),
+        # Keys the audit chain (docs/audit.md); unset: derived from SECRET_KEY.
+        "AUDIT_KEY": env("AUDIT_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "REDIS_URL": env("REDIS_URL") or None,
         "SEED_PATH": env("SEED_PATH") or DEFAULTS["SEED_PATH"],
@@ -89,6 +91,7 @@ DEFAULTS = {
     "BASE_URL": None,
     "TRUSTED_PROXIES": 0,
     "REDIS_URL": None,
+    "AUDIT_KEY": None,
     # Mail: without MAIL_SERVER, messages land in instance/outbox/.
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,

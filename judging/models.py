@@ -494,3 +494,8 @@ class AuditEvent(Base):
     # Unique: two events chained to the same predecessor would be a fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "hmac-sha256": hash is an HMAC under the audit key. NULL: a plain SHA-256 link, written
+    # before the chain was keyed (or by that release during the upgrade); see services/audit.py.
+    scheme: Mapped[str | None] = mapped_column(String(16))
+    # A keyed event's position in the chain (1, 2...), under its HMAC: the checkpoint's count.
+    seq: Mapped[int | None] = mapped_column()

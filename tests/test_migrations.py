@@ -21,6 +21,7 @@ def empty_app(request, fresh_database_url, tmp_path):
     )
     with app.app_context():
         yield app
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -69,3 +70,160 @@ def test_each_revision_upgrades_a_database_holding_data(empty_app):
         )
         # The award's nominee survived SQLite's copy-and-drop of the award table.
         assert connection.execute(text("SELECT withdrawn_reason FROM nominee")).all() == [("",)]
+
+
+def legacy_sha256(row) -> str:
+    """How 0008's code hashed an event (a frozen copy): plain SHA-256, no key."""
+    import hashlib
+    import json
+
+    content = {
+        "at": row["at"].isoformat(timespec="microseconds"),
+        **{k: row[k] for k in ("actor_id", "actor", "action", "subject", "payload", "prev_hash")},
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _events(connection) -> list[dict]:
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    rows = [
+        dict(r._mapping)
+        for r in connection.execute(text("SELECT * FROM audit_event ORDER BY id")).all()
+    ]
+    for row in rows:
+        if isinstance(row["at"], str):  # SQLite hands back text
+            row["at"] = datetime.fromisoformat(row["at"])
+    return rows
+
+
+def _insert_event(connection, row: dict) -> None:
+    from sqlalchemy import text
+
+    names = [c for c in row if c != "id"]
+    connection.execute(
+        text(
+            f"INSERT INTO audit_event ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + c for c in names)})"
+        ),
+        {c: row[c] for c in names},
+    )
+
+
+def published_the_old_way(app) -> str:
+    """A database at 0008 holding a published award and its SHA-256 chain, as 0008's code
+    left it: built with today's code, then every event rewritten the way 0008 hashed it."""
+    from sqlalchemy import text
+
+    from judging.services import demo, publication
+    from judging.services.awards import award_by_slug, transition
+    from judging.services.seeding import read_shortlist, seed_shortlist
+
+    from .conftest import SHORTLIST
+
+    upgrade()
+    report = seed_shortlist(read_shortlist(SHORTLIST), actor=None)
+    award = award_by_slug(report.award)
+    transition(award, "open_scoring", actor=None)
+    demo.add_demo_data(award)
+    transition(award, "close_scoring", actor=None)
+    publication.publish(award, actor=None, override_reason="Migration test: demo scores.")
+    db.session.commit()
+    slug = award.slug
+    db.session.remove()
+    with db.engine.begin() as connection:
+        rows = [r for r in _events(connection) if r["action"] != "audit.sealed"]
+        connection.execute(text("DELETE FROM audit_event"))
+        prev = "0" * 64
+        for row in rows:
+            row.update(prev_hash=prev, scheme=None, seq=None)
+            row["hash"] = prev = legacy_sha256(row)
+            _insert_event(connection, row)
+    downgrade(revision="0008")
+    return slug
+
+
+def cli(app, *args):
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=list(args))
+    return result.exit_code, result.output
+
+
+def test_upgrading_keys_the_chain_and_published_results_still_verify(empty_app, tmp_path):
+    from sqlalchemy import text
+
+    slug = published_the_old_way(empty_app)
+    with db.engine.begin() as connection:  # 0008's code writes one more event, the old way
+        head = _events(connection)[-1]
+        later = {**head, "action": "test.old", "subject": "x", "payload": "{}"}
+        later["prev_hash"] = head["hash"]
+        later["hash"] = legacy_sha256(later)
+        _insert_event(connection, later)
+        legacy = len(_events(connection))
+    upgrade()
+
+    code, output = cli(empty_app, "audit", "verify")
+    assert code == 0, output
+    assert f"OK: {legacy + 1} audit events ({legacy} unkeyed" in output
+    assert (tmp_path / "audit_checkpoint").read_text().startswith(f"{legacy + 1}:")
+    code, output = cli(empty_app, "results", slug, "--verify")
+    assert code == 0, output
+    assert "the scores match the digest recorded at closing" in output
+
+    # Still with the database only: a legacy-style event appended, then one edited and the
+    # whole SHA-256 prefix rehashed. Each fails.
+    with db.engine.begin() as connection:
+        head = _events(connection)[-1]
+        forged = {**head, "action": "test.forged", "scheme": None, "seq": None}
+        forged["prev_hash"] = head["hash"]
+        forged["hash"] = legacy_sha256(forged)
+        _insert_event(connection, forged)
+    code, output = cli(empty_app, "audit", "verify")
+    assert code == 1 and "unkeyed and not sealed" in output
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE action = 'test.forged'"))
+        rows = _events(connection)
+        connection.execute(text("DELETE FROM audit_event"))
+        rows[1]["payload"] = "{}"
+        prev = "0" * 64
+        for row in rows[:legacy]:
+            row["prev_hash"] = prev
+            row["hash"] = prev = legacy_sha256(row)
+            _insert_event(connection, row)
+        for row in rows[legacy:]:
+            _insert_event(connection, row)
+    code, output = cli(empty_app, "audit", "verify")
+    assert code == 1 and "(audit.sealed," in output  # the seal no longer covers the prefix
+    code, output = cli(empty_app, "results", slug, "--verify")
+    assert code == 1 and "the audit chain does not verify" in output
+
+
+def test_events_the_old_release_writes_during_the_upgrade_are_sealed_then_refused(empty_app):
+    from judging.services.audit import record_event
+
+    published_the_old_way(empty_app)
+    upgrade()
+
+    def old_release_writes(action):
+        with db.engine.begin() as connection:
+            head = _events(connection)[-1]
+            row = {**head, "action": action, "scheme": None, "seq": None}
+            row["prev_hash"] = head["hash"]
+            row["hash"] = legacy_sha256(row)
+            _insert_event(connection, row)
+
+    old_release_writes("test.during-upgrade")
+    code, output = cli(empty_app, "audit", "verify")
+    assert code == 1 and "the last 1 event(s) are unkeyed and not sealed" in output
+    record_event("test.new-release", "x", {}, actor=None)  # the first write of the new code
+    db.session.commit()
+    code, output = cli(empty_app, "audit", "verify")
+    assert code == 0, output
+    old_release_writes("test.forged-later")  # from now on, an unkeyed event is a forgery
+    record_event("test.new-release", "y", {}, actor=None)
+    db.session.commit()
+    code, output = cli(empty_app, "audit", "verify")
+    assert code == 1 and "an unkeyed event after keyed ones" in output

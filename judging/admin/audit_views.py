@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from judging.admin.views import blueprint
 from judging.extensions import db
 from judging.models import AuditEvent, User
-from judging.services.audit import first_broken_event
+from judging.services.audit import ledger_report
 
 PAGE_SIZE = 50
 
@@ -33,7 +33,7 @@ def audit():
     events = db.session.scalars(
         query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
-    broken = first_broken_event(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    chain = ledger_report()
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     # Who acted, by their current name: after an anonymisation, the anonymised one.
     ids = {e.actor_id for e in events if e.actor_id is not None}
@@ -45,7 +45,8 @@ def audit():
         page=page,
         total=total,
         pages=max(1, -(-total // PAGE_SIZE)),
-        broken=broken,
+        chain=chain,
+        broken=chain.broken,
         actions=list(actions),
         names=names,
     )

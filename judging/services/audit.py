@@ -1,17 +1,58 @@
-"""The audit ledger: an append-only hash chain of every state change."""
+"""The audit ledger: an append-only chain of every state change, keyed so that it is tamper-evident.
+
+Each event holds the hash of the event before it (`prev_hash`) and its own `hash`: an
+HMAC-SHA256 of its content and that link, under the audit key (AUDIT_KEY, or a key derived from
+SECRET_KEY; never stored in the database). Someone who can write the database but does not hold
+the key cannot edit, insert, reorder or append events without `verify_chain` noticing. Deleting
+the newest events leaves a shorter chain that still holds: checkpoints of the head (count and
+hash), kept outside the database, catch that. docs/audit.md tells the whole story.
+
+Events written before the chain was keyed (scheme NULL: plain SHA-256 links) still verify, but
+only as a prefix: a keyed `audit.sealed` event covers them, and no unkeyed event is accepted
+after the first keyed event that is not a seal.
+"""
 
 import hashlib
+import hmac
 import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import select, text
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from judging.extensions import db
 from judging.models import AuditEvent, User, utcnow
 
 GENESIS = "0" * 64
+KEYED = "hmac-sha256"  # AuditEvent.scheme of a keyed event; NULL: a legacy SHA-256 link
+SEALED = "audit.sealed"
+# The label that makes the audit key differ from every other key derived from SECRET_KEY.
+KEY_LABEL = b"judging audit chain v1"
+# After every commit the head of the chain is written to the instance folder; after these, to the
+# log as well.
+CHECKPOINT_ACTIONS = frozenset(
+    {"award.close_scoring", "award.close_voting", "award.published", SEALED}
+)
+CHECKPOINT_FILE = "audit_checkpoint"
+
+log = logging.getLogger(__name__)
 
 
-def _digest(event: AuditEvent) -> str:
+def audit_key(config=None) -> bytes:
+    """AUDIT_KEY if set, else HMAC-SHA256(SECRET_KEY, KEY_LABEL)."""
+    config = config if config is not None else current_app.config
+    if own := config.get("AUDIT_KEY"):
+        return own.encode()
+    return hmac.new(config["SECRET_KEY"].encode(), KEY_LABEL, hashlib.sha256).digest()
+
+
+def _content(event: AuditEvent) -> bytes:
     content = {
         "at": event.at.isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
@@ -21,8 +62,17 @@ def _digest(event: AuditEvent) -> str:
         "payload": event.payload,
         "prev_hash": event.prev_hash,
     }
+    if event.scheme is not None:
+        content["scheme"] = event.scheme
+        content["seq"] = event.seq
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical.encode()
+
+
+def _digest(event: AuditEvent, key: bytes) -> str:
+    if event.scheme == KEYED:
+        return hmac.new(key, _content(event), hashlib.sha256).hexdigest()
+    return hashlib.sha256(_content(event)).hexdigest()
 
 
 # An arbitrary constant naming the ledger's PostgreSQL advisory lock.
@@ -49,10 +99,9 @@ def actor_label(actor: User | None) -> str:
     return f"user #{actor.id}" if actor else "system"
 
 
-def record_event(action: str, subject: str, payload: dict, *, actor: User | None) -> AuditEvent:
-    """Append an event to the ledger, chained to the latest one."""
-    _serialise_writers()
-    latest = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+def _append(
+    action: str, subject: str, payload: dict, actor: User | None, prev: str, seq: int
+) -> AuditEvent:
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor.id if actor else None,
@@ -60,19 +109,230 @@ def record_event(action: str, subject: str, payload: dict, *, actor: User | None
         action=action,
         subject=subject,
         payload=json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-        prev_hash=latest or GENESIS,
+        prev_hash=prev,
+        scheme=KEYED,
+        seq=seq,
     )
-    event.hash = _digest(event)
+    event.hash = _digest(event, audit_key())
     db.session.add(event)
     db.session.flush()
+    # The new head becomes the instance folder's checkpoint once (and only if) it is committed.
+    _, _, logged = db.session.info.get("audit_checkpoint", (None, None, False))
+    db.session.info["audit_checkpoint"] = (
+        Checkpoint(seq, event.hash),
+        current_app.instance_path,
+        logged or action in CHECKPOINT_ACTIONS,
+    )
     return event
+
+
+def record_event(action: str, subject: str, payload: dict, *, actor: User | None) -> AuditEvent:
+    """Append a keyed event to the ledger, chained to the latest one."""
+    _serialise_writers()
+    latest = db.session.execute(
+        select(AuditEvent.hash, AuditEvent.scheme, AuditEvent.seq)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return _append(action, subject, payload, actor, GENESIS, 1)
+    if latest.scheme == KEYED and latest.seq is not None:
+        return _append(action, subject, payload, actor, latest.hash, latest.seq + 1)
+    count = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    prev = latest.hash
+    if latest.scheme is None and _in_upgrade_window():
+        # Unkeyed events after the upgrade's seal and before any keyed work: the previous
+        # release wrote them while the upgrade ran. A seal covers them before anything else.
+        legacy = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.scheme.is_(None))
+        )
+        seal_payload = {"legacy_events": legacy, "legacy_head": prev}
+        count += 1
+        prev = _append(SEALED, "audit", seal_payload, None, prev, count).hash
+    return _append(action, subject, payload, actor, prev, count + 1)
+
+
+def _in_upgrade_window() -> bool:
+    """Whether the upgrade sealed the chain (migration 0009) and no keyed work came since.
+
+    Only then are unkeyed events at the head sealed: after it, they can only be forgeries, and
+    the chain must show them as such.
+    """
+    kinds = db.session.execute(
+        select(AuditEvent.action == SEALED).where(AuditEvent.scheme == KEYED).distinct()
+    ).scalars()
+    return set(kinds) == {True}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head of the chain at some moment: how many events, and the last one's hash."""
+
+    count: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.count}:{self.hash}"
+
+    @classmethod
+    def parse(cls, value: str) -> "Checkpoint":
+        """COUNT:HASH, as `audit verify` prints it; ValueError with a clear message if not."""
+        found = re.fullmatch(r"\s*(\d+):([0-9a-f]{64})\s*", value or "")
+        if not found:
+            raise ValueError(
+                f"{value.strip()!r} is not a checkpoint: expected COUNT:HASH, "
+                "a number, a colon and 64 hexadecimal digits, as `audit verify` prints it"
+            )
+        return cls(int(found.group(1)), found.group(2))
+
+
+def checkpoint_path(instance_path: str | None = None) -> Path:
+    return Path(instance_path or current_app.instance_path) / CHECKPOINT_FILE
+
+
+def read_checkpoint(instance_path: str | None = None) -> Checkpoint | None:
+    """The checkpoint kept in the instance folder, or None if there is none yet."""
+    path = checkpoint_path(instance_path)
+    try:
+        return Checkpoint.parse(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def write_checkpoint(
+    checkpoint: Checkpoint, instance_path: str | None = None, *, logged: bool = True
+) -> None:
+    """Keep the checkpoint in the instance folder (unless a later one is there); log it too at
+    closes and publications."""
+    path = checkpoint_path(instance_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        kept = read_checkpoint(instance_path)
+    except ValueError:
+        kept = None  # an unreadable file: replace it
+    if kept is None or kept.count < checkpoint.count:
+        candidate = path.with_name(f".{CHECKPOINT_FILE}.{os.getpid()}")
+        candidate.write_text(f"{checkpoint}\n")
+        os.replace(candidate, path)  # atomic: a reader sees the old or the new one, whole
+    if logged:
+        log.info("audit checkpoint %s (keep a copy away from this server)", checkpoint)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _checkpoint_after_commit(session) -> None:
+    """Write the checkpoint only once its event is committed: never one of a rolled-back event."""
+    pending = session.info.pop("audit_checkpoint", None)
+    if pending is not None:
+        checkpoint, instance_path, logged = pending
+        try:
+            write_checkpoint(checkpoint, instance_path, logged=logged)
+        except OSError as exc:  # the event is committed; a missing file must not fail a request
+            log.error("audit checkpoint %s could not be written: %s", checkpoint, exc)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_checkpoint(session) -> None:
+    session.info.pop("audit_checkpoint", None)
+
+
+@dataclass
+class ChainReport:
+    """What verifying the chain found."""
+
+    count: int = 0
+    legacy: int = 0  # unkeyed (SHA-256) events, all covered by a seal when the chain holds
+    head: Checkpoint | None = None
+    broken: AuditEvent | None = None  # the first event that does not verify
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_chain(events, checkpoints=(), key: bytes | None = None) -> ChainReport:
+    """Check every link and MAC, the legacy prefix and its seals, then each checkpoint."""
+    key = key if key is not None else audit_key()
+    report = ChainReport()
+    prev, unsealed, keyed_work = GENESIS, 0, False
+    hashes, last = [], None
+    for event in events:
+        last = event
+        report.count += 1
+        hashes.append(event.hash)
+        problem = None
+        if event.prev_hash != prev:
+            problem = "its link to the event before it does not match (an event was deleted, "
+            problem += "inserted or moved)"
+        elif not hmac.compare_digest(_digest(event, key), event.hash or ""):
+            problem = "its content does not match its hash (it was edited)"
+            if event.scheme == KEYED:
+                problem += ", or the audit key is not the one it was written with"
+        elif event.scheme is None:
+            if keyed_work:
+                problem = "an unkeyed event after keyed ones: anyone could have written it"
+            unsealed += 1
+            report.legacy += 1
+        elif event.scheme != KEYED:
+            problem = f"unknown scheme {event.scheme!r}"
+        elif event.seq != report.count:
+            problem = f"it says it is event number {event.seq} of the chain, not {report.count}"
+        elif event.action == SEALED and not _seals(event, prev, report.legacy):
+            problem = "a seal that does not name the events before it"
+        elif unsealed and event.action != SEALED:
+            problem = "the unkeyed events before it are not sealed"
+        else:
+            unsealed = 0
+            keyed_work = keyed_work or event.action != SEALED
+        if problem:
+            report.broken = event
+            report.problems.append(f"event {event.id} ({event.action}, {event.at}): {problem}")
+            return report
+        prev = event.hash
+    if unsealed:
+        report.broken = last
+        report.problems.append(
+            f"the last {unsealed} event(s) are unkeyed and not sealed: written by the previous "
+            "release during an upgrade (the app seals them when it next records an event), or "
+            "forged"
+        )
+    if report.count:
+        report.head = Checkpoint(report.count, prev)
+    for checkpoint in checkpoints:
+        if checkpoint.count > report.count:
+            report.problems.append(
+                f"checkpoint {checkpoint} names {checkpoint.count} events; the chain has only "
+                f"{report.count}: events were deleted"
+            )
+        elif checkpoint.count and hashes[checkpoint.count - 1] != checkpoint.hash:
+            report.problems.append(
+                f"checkpoint {checkpoint}: event number {checkpoint.count} of the chain has "
+                "another hash: the chain was rewritten"
+            )
+    return report
+
+
+def _seals(event: AuditEvent, prev: str, legacy: int) -> bool:
+    if event.action != SEALED:
+        return False
+    payload = json.loads(event.payload)
+    return payload.get("legacy_head") == prev and payload.get("legacy_events") == legacy
+
+
+def ledger_report(checkpoints=()) -> ChainReport:
+    """Verify the whole ledger, with the instance folder's checkpoint and any given ones."""
+    try:
+        kept = read_checkpoint()
+        unreadable = None
+    except ValueError as exc:
+        kept, unreadable = None, f"{checkpoint_path()} is unreadable: {exc}"
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+    report = verify_chain(events, ([kept] if kept else []) + list(checkpoints))
+    if unreadable:
+        report.problems.append(unreadable)
+    return report
 
 
 def first_broken_event(events) -> AuditEvent | None:
     """The first event whose content or link no longer matches its hash, or None."""
-    prev = GENESIS
-    for event in events:
-        if event.prev_hash != prev or _digest(event) != event.hash:
-            return event
-        prev = event.hash
-    return None
+    return verify_chain(list(events)).broken
