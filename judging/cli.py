@@ -260,12 +260,17 @@ def _verify(found) -> None:
     except publication.PublishError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"published:  sha256:{check.stored}")
+    click.echo(f"sealed:     sha256:{check.sealed}" if check.sealed else "sealed:     none found")
     click.echo(f"recomputed: sha256:{check.recomputed}")
+    for note in check.notes:
+        click.echo(f"  {note}")
     if not check.ok:
         for line in check.differences:
             click.echo(f"  - {line}", err=True)
-        raise click.ClickException("the published results do NOT match the stored scores")
-    click.echo("OK: the published results match the stored scores")
+        raise click.ClickException(
+            "the published results do NOT match the stored scores and the audit chain"
+        )
+    click.echo("OK: the published results match the stored scores and the audit chain")
 
 
 audit = AppGroup("audit", help="The audit ledger.")

@@ -117,6 +117,68 @@ def test_results_verify_catches_an_edited_snapshot(app, runner, scored):
     assert "no longer matches its own digest" in result.output
 
 
+def rebuild_snapshot(award) -> str:
+    """What someone with write access to the database does after changing scores: rebuild the
+    snapshot document from them and store it with its own correct digest."""
+    snapshot = db.session.scalar(select(ResultSnapshot))
+    stored = json.loads(snapshot.document)
+    fresh = publication.canonical(
+        publication.document(
+            award,
+            published_at=stored["published_at"],
+            version_=stored["app_version"],
+            override_reason=stored["override_reason"],
+        )
+    )
+    digest = hashlib.sha256(fresh.encode()).hexdigest()
+    db.session.execute(
+        text("UPDATE result_snapshot SET document = :d, digest = :h"), {"d": fresh, "h": digest}
+    )
+    db.session.commit()
+    return digest
+
+
+def test_results_verify_catches_a_snapshot_rebuilt_from_changed_scores(app, runner, scored):
+    runner.invoke(args=["award", "publish", "excellence-award"])
+    sealed = db.session.scalar(select(ResultSnapshot.digest))
+    # The last-placed nominee's jurors give it top marks: it wins.
+    last = db.session.scalars(select(Score).order_by(Score.value, Score.id)).all()
+    db.session.execute(
+        text("UPDATE score SET value = 10 WHERE evaluation_id = :e"), {"e": last[0].evaluation_id}
+    )
+    db.session.commit()
+    rebuilt = rebuild_snapshot(scored)
+    assert rebuilt != sealed
+    result = runner.invoke(args=["results", "excellence-award", "--verify"])
+    assert result.exit_code == 1, result.output
+    assert f"sealed:     sha256:{sealed}" in result.output
+    assert "not the one sealed in the audit chain at publication" in result.output
+    assert "the scores are not those recorded when scoring closed" in result.output
+
+
+def test_results_verify_catches_scores_changed_since_closing(app, runner, scored):
+    """Scores changed between closing and publication: the sealed digest alone would not tell."""
+    score = db.session.scalar(select(Score).where(Score.value < 10).limit(1))
+    db.session.execute(text("UPDATE score SET value = 10 WHERE id = :id"), {"id": score.id})
+    db.session.commit()
+    runner.invoke(args=["award", "publish", "excellence-award", "--override-reason", "test"])
+    result = runner.invoke(args=["results", "excellence-award", "--verify"])
+    assert result.exit_code == 1, result.output
+    assert "the scores are not those recorded when scoring closed" in result.output
+
+
+def test_results_verify_fails_when_the_audit_chain_is_broken(app, runner, scored):
+    runner.invoke(args=["award", "publish", "excellence-award"])
+    db.session.execute(
+        text("UPDATE audit_event SET payload = :p WHERE action = 'award.published'"),
+        {"p": json.dumps({"digest": "0" * 64})},
+    )
+    db.session.commit()
+    result = runner.invoke(args=["results", "excellence-award", "--verify"])
+    assert result.exit_code == 1
+    assert "the audit chain does not verify" in result.output
+
+
 def test_publishing_refuses_an_open_award_and_blockers_without_a_reason(
     app, runner, scored, make_user, make_evaluation
 ):

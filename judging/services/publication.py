@@ -2,13 +2,14 @@
 
 The snapshot is the results document (as `flask results --format json` prints it, with jurors
 anonymised) plus the criteria, counts, casting decisions, publication time and application
-version, serialised canonically (sorted keys, no spaces) and hashed with SHA-256. Verifying
-recomputes the same document from the stored scores and compares the digests.
+version, serialised canonically (sorted keys, no spaces) and hashed with SHA-256; the
+`award.published` event seals that digest in the keyed audit chain. Verifying checks the seal,
+the scores against the digest recorded when scoring closed, and recomputes the document.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
@@ -29,7 +30,7 @@ from judging.models import (
     utcnow,
 )
 from judging.services import results
-from judging.services.audit import record_event
+from judging.services.audit import ledger_report, record_event
 
 
 def app_version() -> str:
@@ -244,10 +245,28 @@ class Verification:
     stored: str
     recomputed: str
     differences: list[str]
+    sealed: str | None = None  # the digest the award.published audit event holds
+    notes: list[str] = field(default_factory=list)
+
+
+def _last_event(action: str, award: Award, before_id: int | None = None) -> AuditEvent | None:
+    query = select(AuditEvent).where(
+        AuditEvent.action == action, AuditEvent.subject == f"award:{award.slug}"
+    )
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return db.session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
 
 
 def verify(award: Award) -> Verification:
-    """Recompute the results from the stored scores and compare with the published digest."""
+    """Check the published results four ways; any difference fails.
+
+    1. The stored snapshot still matches its own digest.
+    2. That digest is the one sealed in the keyed audit chain at publication (so a snapshot
+       rebuilt, consistently, from changed scores is caught), and the chain holds.
+    3. The scores are those whose digest was recorded in the chain when scoring closed.
+    4. The results recomputed from the stored scores give the same document and digest.
+    """
     snapshot = snapshot_of(award)
     if snapshot is None:
         raise PublishError("This award's results are not published.")
@@ -262,16 +281,47 @@ def verify(award: Award) -> Verification:
     # The stored text must also still match its own digest: an edited row is caught here.
     intact = sha256(snapshot.document) == snapshot.digest
     differences = [] if intact else ["the stored snapshot no longer matches its own digest"]
+
+    chain = ledger_report()
+    if not chain.ok:
+        differences += [
+            "the audit chain does not verify, so the digests it holds cannot be trusted:",
+            *chain.problems,
+        ]
+    published = _last_event("award.published", award)
+    sealed = json.loads(published.payload).get("digest") if published else None
+    if sealed is None:
+        differences.append("no award.published event in the audit chain holds a digest")
+    elif sealed != snapshot.digest:
+        differences.append(
+            f"the snapshot's digest is not the one sealed in the audit chain at publication "
+            f"(event {published.id}: sha256:{sealed}): the snapshot was replaced"
+        )
+    notes = []
+    closed = _last_event("award.close_scoring", award, published.id if published else None)
+    at_close = json.loads(closed.payload).get("scores_digest") if closed else None
+    if at_close is None:
+        notes.append("no digest of the scores was recorded when scoring closed; not compared")
+    elif at_close != scores_digest(award):
+        differences.append(
+            f"the scores are not those recorded when scoring closed (event {closed.id}): "
+            "a score or an evaluation was changed, added or removed since"
+        )
+    else:
+        notes.append(f"the scores match the digest recorded at closing (event {closed.id})")
+
     differences += [
         f"{key} differs"
         for key in sorted(set(stored) | set(fresh))
         if stored.get(key) != fresh.get(key)
     ]
     return Verification(
-        ok=intact and recomputed == snapshot.digest,
+        ok=not differences and recomputed == snapshot.digest,
         stored=snapshot.digest,
         recomputed=recomputed,
         differences=differences,
+        sealed=sealed,
+        notes=notes,
     )
 
 
