@@ -407,6 +407,8 @@ def restore_command(path: str, yes: bool) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(f"nothing was restored: {exc}") from None
     click.echo(f"restored the database from {path}")
+    if aside := audit_service.set_checkpoint_aside_after_restore():
+        click.echo(f"the audit checkpoint names events the backup does not hold; moved to {aside}")
     click.echo("check it with: flask --app wsgi audit verify")
 
 

@@ -45,3 +45,18 @@ def test_a_juror_sees_every_saved_version_of_their_own_evaluation(
     assert '<td class="num">8</td>' not in other.get(
         "/jury/awards/excellence-award/nominees/gaming-club/history"
     ).get_data(as_text=True)
+
+
+def test_the_audit_page_shows_a_deleted_tail_and_the_unkeyed_count(app, logged_in):
+    for n in range(3):
+        record_event("test.step", f"step:{n}", {"n": n}, actor=None)
+    db.session.commit()
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "the chain is <strong>intact</strong> (3 events; checkpoint <code>3:" in page
+
+    db.session.execute(text("DELETE FROM audit_event WHERE subject = 'step:2'"))
+    db.session.commit()
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "does not match its checkpoint" in page
+    assert "names 3 events; the chain has only 2: events were deleted" in page

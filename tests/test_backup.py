@@ -18,6 +18,7 @@ from judging import create_app
 from judging.extensions import db
 from judging.models import AuditEvent, Base, Evaluation, Score, User
 from judging.services import demo, publication
+from judging.services.audit import record_event
 from judging.services.awards import award_by_slug, transition
 from judging.services.seeding import read_shortlist, seed_shortlist
 
@@ -132,6 +133,24 @@ def test_backup_destroy_restore_gives_the_same_results_and_audit_chain(published
     assert digest(app) == before_digest
     assert audit_ok(app) == chain  # same number of events, intact
     assert row_counts() == counts
+
+
+def test_restoring_an_older_backup_sets_the_newer_audit_checkpoint_aside(published, tmp_path):
+    """The events after the backup are gone on purpose: verify passes, and the checkpoint that
+    named them is kept beside, not deleted."""
+    app = published
+    path = tmp_path / "judging.backup"
+    assert cli(app, "backup", str(path))[0] == 0
+    record_event("award.published", "award:another", {}, actor=None)  # a checkpoint event
+    db.session.commit()
+    newer = (tmp_path / "instance" / "audit_checkpoint").read_text()
+
+    code, output = cli(app, "restore", str(path), "--yes")
+    assert code == 0, output
+    assert "the audit checkpoint names events the backup does not hold" in output
+    assert "chain intact" in audit_ok(app)
+    (aside,) = (tmp_path / "instance").glob("audit_checkpoint.before-restore-*")
+    assert aside.read_text() == newer
 
 
 def test_restore_asks_first_and_changes_nothing_when_refused(published, tmp_path):

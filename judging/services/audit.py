@@ -333,6 +333,28 @@ def ledger_report(checkpoints=()) -> ChainReport:
     return report
 
 
+def set_checkpoint_aside_after_restore() -> Path | None:
+    """After a restore from an older backup the chain is legitimately shorter than the kept
+    checkpoint: move the checkpoint aside (renamed, never deleted) and return where to.
+
+    Only when the restored chain verifies on its own; a broken chain keeps its checkpoint.
+    """
+    path = checkpoint_path()
+    try:
+        kept = read_checkpoint()
+    except ValueError:
+        kept = Checkpoint(0, "")
+    if kept is None:
+        return None
+    events = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    if verify_chain(events, [kept]).ok or not verify_chain(events).ok:
+        return None
+    aside = path.with_name(f"{CHECKPOINT_FILE}.before-restore-{utcnow():%Y%m%dT%H%M%S}")
+    os.replace(path, aside)
+    log.warning("audit checkpoint %s set aside to %s after a restore", kept, aside)
+    return aside
+
+
 def first_broken_event(events) -> AuditEvent | None:
     """The first event whose content or link no longer matches its hash, or None."""
     return verify_chain(list(events)).broken
