@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,7 +212,8 @@ def write_checkpoint(
     except ValueError:
         kept = None  # an unreadable file: replace it
     if kept is None or kept.count < checkpoint.count:
-        candidate = path.with_name(f".{CHECKPOINT_FILE}.{os.getpid()}")
+        # A name of its own per writer: threads of one process may write at the same moment.
+        candidate = path.with_name(f".{CHECKPOINT_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
         candidate.write_text(f"{checkpoint}\n")
         os.replace(candidate, path)  # atomic: a reader sees the old or the new one, whole
     if logged:
