@@ -113,6 +113,22 @@ def test_deleting_the_last_events_fails_verify(app, runner, chain):
     assert f"checkpoint 5:{head} names 5 events; the chain has only 3" in output
 
 
+def test_events_written_after_a_deleted_tail_do_not_hide_it(app, runner, chain, caplog):
+    """The app keeps writing after the tail was deleted, more events than were deleted: the
+    checkpoint that names the deleted ones stays, and verify still fails."""
+    head = chain[-1].hash
+    db.session.execute(text("DELETE FROM audit_event WHERE id >= :id"), {"id": chain[3].id})
+    db.session.commit()
+    for n in range(4):
+        record_event("test.after", f"after:{n}", {}, actor=None)
+        db.session.commit()
+    assert checkpoint_path().read_text().strip() == f"5:{head}"
+    assert "no longer holds the checkpoint" in caplog.text
+    code, output = verify(runner)
+    assert code == 1
+    assert f"checkpoint 5:{head}: event number 5 of the chain has another hash" in output
+
+
 def test_a_checkpoint_kept_elsewhere_catches_a_deleted_tail(app, runner, chain):
     """The instance folder's copy is gone too (another host, a lost disk): the operator's holds."""
     kept = verify(runner)[1].split("checkpoint: ")[1].split()[0]

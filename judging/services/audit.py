@@ -25,7 +25,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from judging.extensions import db
 from judging.models import AuditEvent, User, utcnow
@@ -101,7 +101,14 @@ def actor_label(actor: User | None) -> str:
 
 
 def _append(
-    action: str, subject: str, payload: dict, actor: User | None, prev: str, seq: int
+    action: str,
+    subject: str,
+    payload: dict,
+    actor: User | None,
+    prev: str,
+    seq: int,
+    *,
+    diverged: bool = False,
 ) -> AuditEvent:
     event = AuditEvent(
         at=utcnow(),
@@ -117,28 +124,42 @@ def _append(
     event.hash = _digest(event, audit_key())
     db.session.add(event)
     db.session.flush()
-    # The new head becomes the instance folder's checkpoint once (and only if) it is committed.
-    _, _, logged = db.session.info.get("audit_checkpoint", (None, None, False))
-    db.session.info["audit_checkpoint"] = (
-        Checkpoint(seq, event.hash),
-        current_app.instance_path,
-        logged or action in CHECKPOINT_ACTIONS,
-    )
+    # The new head becomes the instance folder's checkpoint once (and only if) it is committed,
+    # unless the chain no longer holds the checkpoint kept there: that evidence stays.
+    pending = db.session.info.get("audit_checkpoint", {})
+    db.session.info["audit_checkpoint"] = {
+        "checkpoint": Checkpoint(seq, event.hash),
+        "instance_path": current_app.instance_path,
+        "logged": pending.get("logged", False) or action in CHECKPOINT_ACTIONS,
+        "diverged": pending.get("diverged", False) or diverged,
+    }
     return event
 
 
 def record_event(action: str, subject: str, payload: dict, *, actor: User | None) -> AuditEvent:
     """Append a keyed event to the ledger, chained to the latest one."""
     _serialise_writers()
-    latest = db.session.execute(
-        select(AuditEvent.hash, AuditEvent.scheme, AuditEvent.seq)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    ).first()
+    kept = _kept_checkpoint()
+    columns = [AuditEvent.hash, AuditEvent.scheme, AuditEvent.seq]
+    if kept is not None:  # in the same statement: where the kept checkpoint's event stands now
+        held = aliased(AuditEvent)
+        at = select(held.seq).where(held.hash == kept.hash).scalar_subquery()
+        columns.append(at.label("kept_at"))
+    latest = db.session.execute(select(*columns).order_by(AuditEvent.id.desc()).limit(1)).first()
+    diverged = kept is not None and (latest is None or latest.kept_at != kept.count)
+    if diverged:
+        log.error(
+            "the audit chain no longer holds the checkpoint %s kept in %s: events were deleted or "
+            "rewritten; the checkpoint is kept as evidence (flask --app wsgi audit verify)",
+            kept,
+            checkpoint_path(),
+        )
     if latest is None:
-        return _append(action, subject, payload, actor, GENESIS, 1)
+        return _append(action, subject, payload, actor, GENESIS, 1, diverged=diverged)
     if latest.scheme == KEYED and latest.seq is not None:
-        return _append(action, subject, payload, actor, latest.hash, latest.seq + 1)
+        return _append(
+            action, subject, payload, actor, latest.hash, latest.seq + 1, diverged=diverged
+        )
     count = db.session.scalar(select(func.count()).select_from(AuditEvent))
     prev = latest.hash
     if latest.scheme is None and _in_upgrade_window():
@@ -149,8 +170,15 @@ def record_event(action: str, subject: str, payload: dict, *, actor: User | None
         )
         seal_payload = {"legacy_events": legacy, "legacy_head": prev}
         count += 1
-        prev = _append(SEALED, "audit", seal_payload, None, prev, count).hash
-    return _append(action, subject, payload, actor, prev, count + 1)
+        prev = _append(SEALED, "audit", seal_payload, None, prev, count, diverged=diverged).hash
+    return _append(action, subject, payload, actor, prev, count + 1, diverged=diverged)
+
+
+def _kept_checkpoint() -> "Checkpoint | None":
+    try:
+        return read_checkpoint()
+    except (ValueError, OSError):
+        return None
 
 
 def _in_upgrade_window() -> bool:
@@ -224,12 +252,12 @@ def write_checkpoint(
 def _checkpoint_after_commit(session) -> None:
     """Write the checkpoint only once its event is committed: never one of a rolled-back event."""
     pending = session.info.pop("audit_checkpoint", None)
-    if pending is not None:
-        checkpoint, instance_path, logged = pending
-        try:
-            write_checkpoint(checkpoint, instance_path, logged=logged)
-        except OSError as exc:  # the event is committed; a missing file must not fail a request
-            log.error("audit checkpoint %s could not be written: %s", checkpoint, exc)
+    if pending is None or pending["diverged"]:
+        return
+    try:
+        write_checkpoint(pending["checkpoint"], pending["instance_path"], logged=pending["logged"])
+    except OSError as exc:  # the event is committed; a missing file must not fail a request
+        log.error("audit checkpoint %s could not be written: %s", pending["checkpoint"], exc)
 
 
 @sa_event.listens_for(Session, "after_rollback")
