@@ -38,7 +38,7 @@ from judging import ranking
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Ballot, Evaluation, JuryMember, Recusal, User
 from judging.services import publication, results, voting
-from judging.services.audit import first_broken_event
+from judging.services.audit import checkpoint_path, first_broken_event
 from judging.services.seeding import read_shortlist, seed_shortlist
 from tests.conftest import PASSWORD_HASH, SHORTLIST, _empty_all_tables, csrf_token, log_in
 
@@ -101,6 +101,8 @@ class AwardLifecycle(RuleBasedStateMachine):
         super().__init__()
         db.session.rollback()
         _empty_all_tables()
+        # A new ledger: the emptied one's checkpoint (instance/audit_checkpoint) goes with it.
+        checkpoint_path().unlink(missing_ok=True)
         award, jurors, admin = _seed()
         self.award_id = award.id
         self.nominees = [n.slug for n in award.nominees]
