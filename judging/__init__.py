@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     extensions.limiter.init_app(app)
     extensions.api.init_app(app)
 
-    from judging import cli, errors, ops, security
+    from judging import cli, errors, filters, ops, security
     from judging.admin import blueprint as admin_blueprint
     from judging.api.views import blueprint as api_blueprint
     from judging.auth.access import enforce_idle_timeout
@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(admin_blueprint, url_prefix="/admin")
     extensions.api.register_blueprint(api_blueprint)
     errors.register(app)
+    filters.register(app)
     security.register(app)
     cli.register(app)
     return app

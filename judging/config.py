@@ -72,6 +72,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
         "MAIL_FROM": env("MAIL_FROM") or DEFAULTS["MAIL_FROM"],
+        "TIME_ZONE": env("TIME_ZONE") or DEFAULTS["TIME_ZONE"],
         "LOG_FORMAT": env("LOG_FORMAT") or DEFAULTS["LOG_FORMAT"],
         "LOG_LEVEL": env("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"],
         **{name: int(env(name) or DEFAULTS[name]) for name in RETENTION_SETTINGS},
@@ -121,6 +122,9 @@ DEFAULTS = {
     # Refused ballots (unknown or used codes) per address; accepted ones are never limited.
     # Generous: codes carry 80 bits, and a hall full of voters may share one address.
     "VOTE_FAILURES_PER_IP": "300 per minute",
+    # Every date and time is shown, and typed in the award forms, in this IANA zone
+    # (judging/dates.py); the database keeps UTC.
+    "TIME_ZONE": "UTC",
     # Logs (see judging/observability.py): json or text, on stderr.
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from judging.admin.forms import AwardForm, CriterionForm
 from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
+from judging.dates import as_local_input, from_local, zone
 from judging.extensions import db
 from judging.forms import render_form
 from judging.lookups import award_or_404
@@ -14,15 +15,30 @@ from judging.models import Award, Criterion
 from judging.services import award_setup
 from judging.services.award_setup import CriterionInput, SetupError
 
+WINDOW_FIELDS = ("scoring_opens_at", "scoring_closes_at", "voting_opens_at", "voting_closes_at")
+
+
+def _award_form(award: Award | None = None) -> AwardForm:
+    """The award form, its times typed and shown in the display zone, which each label names."""
+    if award is None:
+        form = AwardForm()
+    else:
+        shown = {name: as_local_input(getattr(award, name)) for name in WINDOW_FIELDS}
+        form = AwardForm(obj=award)
+        if not form.is_submitted():
+            for name, value in shown.items():
+                getattr(form, name).data = value
+    for name in WINDOW_FIELDS:
+        label = getattr(form, name).label
+        label.text = f"{label.text} ({zone()} time)"
+    return form
+
 
 def _award_values(form: AwardForm) -> dict:
     return {
         "title": form.title.data.strip(),
         "description": (form.description.data or "").strip(),
-        "scoring_opens_at": form.scoring_opens_at.data,
-        "scoring_closes_at": form.scoring_closes_at.data,
-        "voting_opens_at": form.voting_opens_at.data,
-        "voting_closes_at": form.voting_closes_at.data,
+        **{name: from_local(getattr(form, name).data) for name in WINDOW_FIELDS},
         "aggregation_method": form.aggregation_method.data,
         "quorum": form.quorum.data,
         "require_comment": form.require_comment.data,
@@ -38,7 +54,7 @@ def _attach(form, exc: SetupError) -> None:
 @blueprint.route("/awards/new", methods=["GET", "POST"])
 def new_award():
     """A new award, in preparation: its criteria, nominees and jury come next."""
-    form = AwardForm()
+    form = _award_form()
     if form.validate_on_submit():
         try:
             award = award_setup.create_award(
@@ -58,7 +74,7 @@ def new_award():
 def award_settings(slug: str):
     """The award's title, description, scoring window and rules."""
     award = award_or_404(slug)
-    form = AwardForm(obj=award)
+    form = _award_form(award)
     if form.validate_on_submit():
         try:
             changed = award_setup.update_award(award, _award_values(form), actor=current_user)

@@ -90,25 +90,25 @@ class AwardForm(FlaskForm):
     )
     description = TextAreaField("Description", validators=[Length(max=10_000)])
     scoring_opens_at = DateTimeLocalField(
-        "Scoring opens (UTC)",
+        "Scoring opens",
         validators=[Optional()],
         format="%Y-%m-%dT%H:%M",
         description="Optional. Opening scoring is always your explicit action as well.",
     )
     scoring_closes_at = DateTimeLocalField(
-        "Scoring closes (UTC)",
+        "Scoring closes",
         validators=[Optional()],
         format="%Y-%m-%dT%H:%M",
         description="Optional. After it no juror can save, even before you close scoring.",
     )
     voting_opens_at = DateTimeLocalField(
-        "Voting opens (UTC)",
+        "Voting opens",
         validators=[Optional()],
         format="%Y-%m-%dT%H:%M",
         description="Optional, if the award has a vote. Opening voting is your explicit action.",
     )
     voting_closes_at = DateTimeLocalField(
-        "Voting closes (UTC)",
+        "Voting closes",
         validators=[Optional()],
         format="%Y-%m-%dT%H:%M",
         description="Optional. After it no ballot is accepted, even before you close voting.",

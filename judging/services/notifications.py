@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from flask import current_app
 
+from judging.dates import format_when
 from judging.links import external_url
 from judging.mail import MailError, send_mail
 from judging.models import Award, User
@@ -72,7 +73,7 @@ def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
         else ""
     )
     deadline = (
-        f"Scoring closes on {award.scoring_closes_at.strftime('%-d %B %Y at %H:%M')} UTC.\n\n"
+        f"Scoring closes on {format_when(award.scoring_closes_at)}.\n\n"
         if award.scoring_closes_at
         else ""
     )
@@ -111,7 +112,7 @@ def notify_jury(award: Award, kind: str) -> tuple[int, list[str]]:
     mail server that is down never undoes the step itself."""
     if kind == "scoring_opened":
         deadline = (
-            f" It closes on {award.scoring_closes_at.strftime('%-d %B %Y at %H:%M')} UTC."
+            f" It closes on {format_when(award.scoring_closes_at)}."
             if award.scoring_closes_at
             else ""
         )
