@@ -62,8 +62,43 @@ def test_an_invitation_link_works_once(app, client):
     response = client.get(path_of(link))
 
     assert response.status_code == 400
-    assert "already been used" in response.get_data(as_text=True)
     assert set_password(client, link, "another long password here").status_code == 400
+    assert log_in(app.test_client(), user_with(link), NEW_PASSWORD).status_code == 302
+
+
+def user_with(link: str) -> User:
+    token = db.session.scalar(select(AccountToken).where(AccountToken.purpose == "invitation"))
+    return token.user
+
+
+def test_an_accepted_invitation_says_the_account_is_ready_and_offers_to_log_in(app, client):
+    _, link = invited()
+    set_password(client, link)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/jury/")})
+
+    page = client.get(path_of(link)).get_data(as_text=True)
+
+    assert "Your account is ready" in page
+    assert "This link does not work" not in page and "new invitation" not in page
+    assert 'href="/login"' in page
+    assert "ana@example.org" not in page and "Ana Juror" not in page  # nothing more than that
+
+
+def test_a_replaced_invitation_still_says_it_does_not_work(app, client):
+    user, first = invited()
+    invitation_link(user)
+    db.session.commit()
+    page = client.get(path_of(first)).get_data(as_text=True)
+    assert "This link does not work" in page and "Your account is ready" not in page
+    assert "already been used or was replaced by a newer one" in page
+
+
+def test_a_used_reset_link_keeps_its_wording(app, client, make_user):
+    link = send_password_reset(make_user())
+    db.session.commit()
+    set_password(client, link)
+    page = client.get(path_of(link)).get_data(as_text=True)
+    assert "This link does not work" in page and "Your account is ready" not in page
 
 
 def test_an_invitation_expires_after_72_hours(app, client):

@@ -110,9 +110,9 @@ def test_the_award_page_shows_each_jurors_progress_and_the_conflicts(
         if name in row
     }
     # Juror, submitted, drafts, conflicts, last activity.
-    assert re.fullmatch(r"Bea Busy\S+ 2 of 12 1 1 \d+ \w+ [\d:]+ UTC", rows["Bea Busy"]), rows[
-        "Bea Busy"
-    ]
+    assert re.fullmatch(r"Bea Busy\S+ 2 of 12 1 1 \d+ \w+ \d{4}, [\d:]+ UTC", rows["Bea Busy"]), (
+        rows["Bea Busy"]
+    )
     assert rows["Ivo Idle"].endswith("0 of 13 0 0 none yet"), rows["Ivo Idle"]
 
     text = text_of(response)
@@ -153,6 +153,44 @@ def test_the_buttons_open_close_and_reopen_scoring_and_are_audited(admin_client,
     assert (payload["before"], payload["after"]) == ("scoring", "closed")
     assert len(payload["scores_digest"]) == 64  # the state of every score at closing
     assert json.loads(reopened.payload) == {"before": "closed", "after": "scoring"}
+
+
+def confirmation(client, name: str):
+    return client.post(f"{PAGE}/{name}", data={"csrf_token": csrf_token(client, PAGE)})
+
+
+def test_opening_scoring_with_an_empty_jury_warns_first_and_says_why_nobody_was_told(
+    admin_client, seeded_award
+):
+    page = text_of(confirmation(admin_client, "open_scoring"))
+    assert "This award has no jurors" in page
+    assert "nobody will be told that scoring is open" in page
+    assert "Yes, open scoring anyway" in page
+
+    step(admin_client, "open_scoring")
+    text = text_of(admin_client.get(PAGE))
+    assert "The jury is empty, so nobody was told: add jurors on the Jury page." in text
+    assert "juror(s)" not in text
+
+
+def test_opening_scoring_says_which_jurors_were_told_and_why_not_the_others(
+    admin_client, make_user, seeded_award
+):
+    make_user(awards=[seeded_award], invited=True)
+    make_user(awards=[seeded_award], invited=True)
+    page = text_of(confirmation(admin_client, "open_scoring"))
+    assert "No juror has accepted the invitation yet" in page
+    assert "2 jurors are invited but have not chosen a password, so nobody is emailed" in page
+    assert "anyway" not in page
+
+    make_user(awards=[seeded_award])
+    page = text_of(confirmation(admin_client, "open_scoring"))
+    assert "1 juror will be told by email. 2 have not accepted the invitation yet" in page
+
+    step(admin_client, "open_scoring")
+    text = text_of(admin_client.get(PAGE))
+    assert "Scoring is open: jurors can score. 1 juror was told by email. 2 jurors have not" in text
+    assert "they will find scoring open once they do." in text
 
 
 def test_closing_scoring_stops_jurors_saving(app, admin_client, make_user, seeded_award):

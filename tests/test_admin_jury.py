@@ -234,6 +234,19 @@ def test_generating_gives_every_nominee_k_jurors_evenly_never_a_recused_pair(
     assert "below 3" not in text
 
 
+def k_shown(client) -> str:
+    """The value in the "Assign each nominee to … jurors" field."""
+    [field] = re.findall(r'<input[^>]*name="k"[^>]*>', client.get(PAGE).get_data(as_text=True))
+    return re.search(r'value="(\d+)"', field).group(1)
+
+
+def test_after_generating_with_k_2_the_field_shows_2(admin_client, seeded_award, jury):
+    assert seeded_award.quorum == 3
+    assert k_shown(admin_client) == "3"
+    generate(admin_client, 2)
+    assert k_shown(admin_client) == "2"
+
+
 def test_generating_again_after_adding_a_juror_changes_little(
     admin_client, make_user, seeded_award, jury
 ):
@@ -620,7 +633,7 @@ def test_a_reminder_says_how_many_are_left_with_the_link_and_the_deadline(
     assert f"You have {left} evaluations left to submit for “{scoring.title}”" in body
     assert "one of them saved as a draft" in body
     assert "http://localhost/jury/" in body
-    assert f"Scoring closes on 14 March {scoring.scoring_closes_at.year} at 18:00 UTC." in body
+    assert f"Scoring closes on 14 March {scoring.scoring_closes_at.year}, 18:00 UTC." in body
     [event] = events("jury.reminded")
     assert event == {"award": AWARD, "left": left, "drafts": 1, "_subject": f"user:{juror.id}"}
     assert "Reminder sent to Juror A." in text_of(admin_client.get(PAGE))

@@ -1,5 +1,6 @@
 """The admin's people page: invite, resend, deactivate, change roles, assign juries."""
 
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,6 +13,21 @@ from .conftest import PASSWORD, csrf_token
 
 def outbox(app) -> list[Path]:
     return sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+
+
+def text_of(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", "", response.get_data(as_text=True)).split())
+
+
+def ticked_awards(page: str) -> list[str]:
+    """The awards ticked in the invitation form's "Jury of"."""
+    form = page[page.index('id="invite"') :]
+    inputs = re.findall(r"<input[^>]*>", form)
+    return [
+        re.search(r'value="([\w-]+)"', tag).group(1)
+        for tag in inputs
+        if 'name="awards"' in tag and re.search(r"\bchecked\b", tag)
+    ]
 
 
 def invite(client, **fields):
@@ -88,13 +104,35 @@ def test_inviting_an_admin_needs_the_inviters_password_once_stale(app, logged_in
     assert db.session.scalar(select(User.role).where(User.email == "maria@example.org")) == "admin"
 
 
+def test_resending_an_invitation_asks_first_and_says_the_old_link_stops(app, logged_in):
+    client, _ = logged_in(role="admin")
+    invite(client)
+    user = db.session.scalar(select(User).where(User.email == "maria@example.org"))
+    assert "Resend invitation…" in client.get("/admin/people").get_data(as_text=True)
+
+    response = client.post(
+        f"/admin/people/{user.id}/resend", data={"csrf_token": csrf_token(client, "/admin/people")}
+    )
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Send Maria Costa a new invitation?" in text
+    assert "The link sent before" in text and "stops working at once." in text
+    assert len(outbox(app)) == 1  # nothing sent yet: the first link still works
+    first_link = next(w for w in outbox(app)[0].read_text().split() if "/invitation/" in w)
+    assert client.get("/" + first_link.split("/", 3)[3]).status_code == 200
+
+
 def test_resending_an_invitation_replaces_the_link(app, logged_in):
     client, _ = logged_in(role="admin")
     invite(client)
     user = db.session.scalar(select(User).where(User.email == "maria@example.org"))
-    client.post(
-        f"/admin/people/{user.id}/resend", data={"csrf_token": csrf_token(client, "/admin/people")}
+    response = client.post(
+        f"/admin/people/{user.id}/resend",
+        data={"csrf_token": csrf_token(client, "/admin/people"), "confirmed": "yes"},
     )
+    assert response.status_code == 302
+    assert "The link sent before no longer works." in text_of(client.get("/admin/people"))
     first, second = (m.read_text() for m in outbox(app))
     old_link = next(w for w in first.split() if "/invitation/" in w)
     new_link = next(w for w in second.split() if "/invitation/" in w)
@@ -156,3 +194,61 @@ def test_assigning_juries(app, logged_in, make_user, seeded_award):
     assert db.session.scalars(select(JuryMember.award_id)).all() == [seeded_award.id]
     client.post(f"/admin/people/{juror.id}/awards", data={"csrf_token": token})
     assert db.session.scalars(select(JuryMember.award_id)).all() == []
+
+
+def test_the_only_award_is_ticked_for_a_new_juror(app, logged_in, seeded_award):
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert ticked_awards(page) == [seeded_award.slug]
+
+    invite(client)  # the form as the browser sends it, box ticked
+    response = client.post(
+        "/admin/people/invite",
+        data={
+            "name": "Jo Juror",
+            "email": "jo@example.org",
+            "role": "juror",
+            "awards": seeded_award.slug,
+            "csrf_token": csrf_token(client, "/admin/people"),
+        },
+    )
+    assert response.status_code == 302
+    jo = db.session.scalar(select(User).where(User.email == "jo@example.org"))
+    assert db.session.scalar(select(JuryMember.award_id).where(JuryMember.user_id == jo.id)) == (
+        seeded_award.id
+    )
+
+
+def test_inviting_from_an_awards_page_ticks_that_award(app, logged_in, seeded_award):
+    from judging.models import Award
+
+    client, _ = logged_in(role="admin")
+    db.session.add(Award(slug="second-award", title="A Second Award"))
+    db.session.commit()
+    assert ticked_awards(client.get("/admin/people").get_data(as_text=True)) == []
+    jury_page = client.get(f"/admin/awards/{seeded_award.slug}/jury").get_data(as_text=True)
+    assert f"/admin/people?award={seeded_award.slug}#invite" in jury_page
+    page = client.get(f"/admin/people?award={seeded_award.slug}").get_data(as_text=True)
+    assert ticked_awards(page) == [seeded_award.slug]
+
+
+def test_people_are_found_by_name_or_email(app, logged_in, make_user):
+    client, _ = logged_in(role="admin", name="Ada Admin")
+    make_user(name="Maria Costa", email="m.costa@example.org")
+    make_user(name="Jonas Berg", email="jonas@berg.example")
+
+    text = text_of(client.get("/admin/people?q=costa"))
+    assert "Maria Costa" in text and "Jonas Berg" not in text
+    assert "1 of 3 person matches “costa”." in text
+    text = text_of(client.get("/admin/people?q=BERG.EXAMPLE"))
+    assert "Jonas Berg" in text and "Maria Costa" not in text
+    text = text_of(client.get("/admin/people?q=nobody"))
+    assert "Nobody’s name or email contains “nobody”." in text
+    assert "Maria Costa" not in text and "Invite someone" in text
+
+
+def test_addresses_wrap_only_before_the_at_sign_and_dots(app, logged_in, make_user):
+    client, _ = logged_in(role="admin")
+    make_user(name="Long Address", email="firstname.lastname@municipality.example.org")
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert "firstname<wbr>.lastname<wbr>@municipality<wbr>.example<wbr>.org" in page

@@ -247,15 +247,13 @@ def test_only_the_awards_jurors_reach_the_form(client, make_user, award):
 
 def test_declaring_a_conflict_takes_the_nominee_off_the_jurors_list(juror_client, juror, award):
     post_form(juror_client, {"impact": 5})
-    response = juror_client.post(
-        f"{PAGE}/recusal",
-        data={"reason": "I advised this project.", "csrf_token": csrf_token(juror_client, "/")},
-    )
+    response = declare_conflict(juror_client, "I advised this project.", step="confirmed")
     assert response.status_code == 302 and response.location == "/jury/"
 
     dashboard = juror_client.get("/jury/")
     text = text_of(dashboard)
-    assert "Conflict of interest declared: you will not score “Gaming Club”." in text
+    assert "Conflict of interest declared: you will not score “Gaming Club”. If this" in text
+    assert "administrator: only they can lift it." in text
     assert "0 of 12 submitted" in text
     assert NOMINEE not in dashboard_order(juror_client)
     assert len(dashboard_order(juror_client)) == 12
@@ -263,7 +261,9 @@ def test_declaring_a_conflict_takes_the_nominee_off_the_jurors_list(juror_client
 
     page = juror_client.get(PAGE)
     assert "You declared a conflict of interest" in text_of(page)
-    assert "I advised this project." in text_of(page)
+    assert "“I advised this project.”" in text_of(page)
+    assert "”." not in text_of(page)  # the reason's own full stop, not a second one
+    assert "administrator: only they can lift it" in text_of(page)
     assert 'id="evaluation-form"' not in page.get_data(as_text=True)
 
     before = stored()
@@ -273,6 +273,64 @@ def test_declaring_a_conflict_takes_the_nominee_off_the_jurors_list(juror_client
 
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "recusal.declared"))
     assert event.actor_id == juror.id and "I advised this project." in event.payload
+
+
+def declare_conflict(client, reason: str, step: str | None = None):
+    """The conflict form, as posted without JavaScript; `step` is the confirmation page's
+    button ("confirmed" or "back"), None for the first post."""
+    data = {"reason": reason, "csrf_token": csrf_token(client, "/")}
+    if step:
+        data["step"] = step
+    return client.post(f"{PAGE}/recusal", data=data)
+
+
+def test_declaring_a_conflict_asks_first_and_says_who_can_lift_it(juror_client, juror):
+    post_form(juror_client, {"impact": 5})
+    before = stored()
+
+    response = declare_conflict(juror_client, "I advised this project in 2022.")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Declare a conflict of interest with “Gaming Club”?" in text
+    assert "You cannot undo this yourself." in text
+    assert "only they can lift it" in text
+    assert "I advised this project in 2022.</textarea>" in response.get_data(as_text=True)
+    assert stored() == before and db.session.scalar(select(Recusal)) is None
+    assert NOMINEE in dashboard_order(juror_client)
+
+
+def test_going_back_from_the_confirmation_keeps_the_reason_and_declares_nothing(juror_client):
+    response = declare_conflict(juror_client, "My sister runs it.", step="back")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="evaluation-form"' in page
+    assert re.search(r'<details class="recusal" id="recusal" open>', page)
+    assert "My sister runs it.</textarea>" in page
+    assert db.session.scalar(select(Recusal)) is None
+    assert NOMINEE in dashboard_order(juror_client)
+
+
+def test_an_administrator_lifts_a_conflict_and_the_juror_can_score_again(
+    app, juror_client, juror, make_user
+):
+    declare_conflict(juror_client, "I advised this project.", step="confirmed")
+    recusal = db.session.scalar(select(Recusal))
+    admin = make_user(role="admin")
+    admin_client = app.test_client()
+    log_in(admin_client, admin)
+    response = admin_client.post(
+        f"/admin/awards/{AWARD}/recusals/{recusal.id}/lift",
+        data={"reason": "It was another project.", "csrf_token": csrf_token(admin_client, "/")},
+    )
+    assert response.status_code == 302
+
+    page = juror_client.get(PAGE)
+    assert 'id="evaluation-form"' in page.get_data(as_text=True)
+    assert "You declared a conflict of interest" not in text_of(page)
+    assert NOMINEE in dashboard_order(juror_client)
+    assert post_form(juror_client, ALL_SCORES, action="submit").status_code == 302
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
@@ -331,14 +389,72 @@ def test_the_dashboard_shows_the_deadline_when_there_is_one(juror_client, award)
     assert "Scoring closes" not in text_of(juror_client.get("/jury/"))
     award.scoring_closes_at = datetime(2030, 6, 30, 17, 0)
     db.session.commit()
-    assert "Scoring closes 30 June 2030 at 17:00 UTC." in text_of(juror_client.get("/jury/"))
+    assert "Scoring closes 30 June 2030, 17:00 UTC." in text_of(juror_client.get("/jury/"))
+
+
+def test_times_are_shown_in_the_deployments_time_zone(app, juror_client, award, make_evaluation):
+    app.config["TIME_ZONE"] = "Europe/Brussels"
+    award.scoring_closes_at = datetime(2030, 6, 30, 17, 0)  # UTC, as stored
+    db.session.commit()
+    dashboard = juror_client.get("/jury/").get_data(as_text=True)
+    assert '<time datetime="2030-06-30T17:00:00Z">30 June 2030, 19:00 CEST</time>' in dashboard
+
+    award.scoring_closes_at = datetime(2030, 12, 1, 13, 30)
+    db.session.commit()
+    assert "Scoring closes 1 December 2030, 14:30 CET." in text_of(juror_client.get("/jury/"))
+    page = text_of(juror_client.get(PAGE))
+    assert "until scoring closes (1 December 2030, 14:30 CET)" in page
+    assert "UTC" not in page
 
 
 def test_the_dashboard_says_when_scoring_is_not_open(juror_client, award):
     set_phase(award, "draft", None, None)
     assert "Scoring has not opened yet." in text_of(juror_client.get("/jury/"))
     set_phase(award, "closed", None, None)
-    assert "Scoring is closed." in text_of(juror_client.get("/jury/"))
+    text = text_of(juror_client.get("/jury/"))
+    assert "Scoring is closed: you submitted 0 of 13." in text
+    assert "no longer change them" in text
+
+
+def test_the_dashboard_says_when_the_juror_is_done(juror_client, juror, award, make_evaluation):
+    for nominee_ in award.nominees[:-1]:
+        make_evaluation(nominee_, juror, ALL_SCORES, submitted=True)
+    text = text_of(juror_client.get("/jury/"))
+    assert "12 of 13 submitted" in text and "you are done" not in text.lower()
+
+    make_evaluation(award.nominees[-1], juror, ALL_SCORES, submitted=True)
+    text = text_of(juror_client.get("/jury/"))
+    assert "You have submitted every evaluation: you are done." in text
+    assert "You are done with this award: all 13 evaluations submitted. Thank you!" in text
+
+
+# --- After scoring closes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phase", ["closed", "window-over"])
+def test_after_scoring_closes_the_evaluation_is_read_only_and_says_so(
+    juror_client, juror, award, make_evaluation, phase
+):
+    make_evaluation(nominee(award, NOMINEE), juror, ALL_SCORES, submitted=True)
+    set_phase(award, *OUTSIDE_SCORING[phase])
+
+    response = juror_client.get(PAGE)
+    page, text = response.get_data(as_text=True), text_of(response)
+    assert "Scoring is closed: this evaluation is read-only" in text
+    assert "shown below as it was counted" in text
+    assert "You can come back and change your evaluation" not in text
+    assert 'id="submit-evaluation"' not in page and 'id="save-draft"' not in page
+    assert "is-read-only" in page and '<fieldset class="criteria" disabled>' in page
+    assert checked(response, "impact") == [str(ALL_SCORES["impact"])]
+    # Nor can the conflict of interest be declared any more.
+    assert "Declare a conflict of interest" not in text
+
+
+def test_a_draft_left_when_scoring_closed_says_it_does_not_count(juror_client, juror, award):
+    post_form(juror_client, {"impact": 5})
+    set_phase(award, "closed", None, None)
+    text = text_of(juror_client.get(PAGE))
+    assert "This draft was never submitted, so it does not count in the results." in text
 
 
 # --- Blind jury -------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _page(award: Award, *, add_form=None, generate_form=None, confirm=None, stat
         SelectChoice(u.id, f"{u.name} ({u.email})") for u in assignment.jurors_not_on(award)
     ]
     if generate_form is None:
-        generate_form = GenerateForm(k=min(award.quorum, len(active)) or award.quorum)
+        generate_form = GenerateForm(k=_jurors_per_nominee(award, progress, len(active)))
     loads = {row.juror.id: 0 for row in progress.jurors}
     for juror_id, _ in progress.assigned:
         if juror_id in loads:
@@ -96,6 +96,14 @@ def _page(award: Award, *, add_form=None, generate_form=None, confirm=None, stat
         loads=loads,
         editable=award.status in assignment.EDITABLE_STATUSES,
     ), status
+
+
+def _jurors_per_nominee(award: Award, progress, active: int) -> int:
+    """What the "jurors per nominee" field shows: once an assignment exists, the k it gives
+    every nominee (the last one generated), else the quorum, as far as the jury allows."""
+    if award.assignment_mode == "assigned" and progress.assigned and progress.nominees:
+        return min(row.jurors for row in progress.nominees) or 1
+    return min(award.quorum, active) or award.quorum
 
 
 def _nominees(count: int) -> str:

@@ -24,7 +24,7 @@ from judging.extensions import db
 from judging.forms import render_form
 from judging.lookups import award_or_404
 from judging.mail import MailError
-from judging.models import Award, JuryMember, Nominee, Recusal, Setting, User
+from judging.models import AccountToken, Award, JuryMember, Nominee, Recusal, Setting, User
 from judging.services import accounts, backup, evaluations
 from judging.services.audit import record_event
 from judging.services.awards import TransitionError, list_awards_with_counts, transition
@@ -118,6 +118,7 @@ def award_transition(slug: str, step: str):
     if not form.validate_on_submit():
         return redirect(url_for("admin.award", slug=slug))
     title, explanation, danger = STEP_EXPLANATIONS[step]
+    jury = _jury_readiness(award) if step == "open_scoring" else None
     if request.form.get("confirmed") != "yes":
         return render_template(
             "admin/confirm.html",
@@ -126,6 +127,7 @@ def award_transition(slug: str, step: str):
             explanation=explanation,
             danger=danger,
             form=form,
+            jury=jury,
             remind_backup=step in CLOSING_STEPS,
             last_backup=backup.last_backup(db.session) if step in CLOSING_STEPS else None,
         )
@@ -138,9 +140,7 @@ def award_transition(slug: str, step: str):
         db.session.commit()
         if step == "open_scoring":
             sent, failed = notify_jury(award, "scoring_opened")
-            flash(
-                f"Scoring is open: jurors can score. {sent} juror(s) were told by email.", "success"
-            )
+            flash(f"Scoring is open: jurors can score. {_told(sent, jury)}", "success")
             if failed:
                 flash(f"No mail could be sent to {', '.join(failed)}: tell them yourself.", "error")
         elif step == "close_scoring":
@@ -152,6 +152,35 @@ def award_transition(slug: str, step: str):
     if step in VOTING_STEPS:
         return redirect(url_for("admin.voting_page", slug=slug))
     return redirect(url_for("admin.award", slug=slug))
+
+
+def _jury_readiness(award: Award) -> dict[str, int]:
+    """How many of the award's jurors can log in, are still invited, or are deactivated."""
+    counts = {"ready": 0, "invited": 0, "inactive": 0}
+    for user in db.session.scalars(
+        select(User).join(JuryMember).where(JuryMember.award_id == award.id)
+    ):
+        counts["inactive" if not user.active else "ready" if user.password_hash else "invited"] += 1
+    return counts
+
+
+def _jurors(count: int) -> str:
+    return f"{count} juror{'' if count == 1 else 's'}"
+
+
+def _told(sent: int, jury: dict[str, int]) -> str:
+    """Who heard that scoring opened, and why the others did not."""
+    if not jury["ready"] and not jury["invited"]:
+        return "The jury is empty, so nobody was told: add jurors on the Jury page."
+    said = f"{_jurors(sent)} {'was' if sent == 1 else 'were'} told by email."
+    if jury["invited"]:
+        waiting = jury["invited"]
+        said += (
+            f" {_jurors(waiting)} {'has' if waiting == 1 else 'have'} not accepted the "
+            "invitation yet, so no email went to them now: they will find scoring open once "
+            "they do."
+        )
+    return said
 
 
 @blueprint.post("/awards/<slug>/recusals/<int:recusal_id>/lift")
@@ -176,8 +205,20 @@ def lift_recusal(slug: str, recusal_id: int):
     return redirect(url_for("admin.award", slug=slug))
 
 
+def _current_awards() -> list[Award]:
+    return list(
+        db.session.scalars(select(Award).where(Award.archived_at.is_(None)).order_by(Award.title))
+    )
+
+
 def _people_page(invite_form: InviteForm | None = None, status: int = 200):
-    users = list(db.session.scalars(select(User).order_by(User.role, User.name)))
+    query = (request.args.get("q") or "").strip()
+    everyone = select(User).order_by(User.role, User.name)
+    users = list(db.session.scalars(everyone))
+    total = len(users)
+    if query:
+        needle = query.casefold()
+        users = [u for u in users if needle in u.name.casefold() or needle in u.email.casefold()]
     memberships: dict[int, list[str]] = {}
     for user_id, slug in db.session.execute(
         select(JuryMember.user_id, Award.slug).join(Award, Award.id == JuryMember.award_id)
@@ -187,9 +228,19 @@ def _people_page(invite_form: InviteForm | None = None, status: int = 200):
     if invite_form is None:
         invite_form = InviteForm()
         invite_form.awards.choices = _as_options(choices)
+        # A juror invited to no jury would find "You are not on any jury yet": tick the award
+        # the invitation comes from (?award=), or the only current award there is.
+        slugs = {slug for slug, _ in choices}
+        current = _current_awards()
+        if request.args.get("award") in slugs:
+            invite_form.awards.data = [request.args["award"]]
+        elif len(current) == 1:
+            invite_form.awards.data = [current[0].slug]
     return render_template(
         "admin/people.html",
         users=users,
+        total=total,
+        query=query,
         memberships=memberships,
         award_titles=dict(choices),
         award_choices=choices,
@@ -200,7 +251,7 @@ def _people_page(invite_form: InviteForm | None = None, status: int = 200):
 
 @blueprint.get("/people")
 def people():
-    """Jurors and administrators with their status, and a form to invite someone."""
+    """Jurors and administrators with their status, a search, and a form to invite someone."""
     return _people_page()
 
 
@@ -239,7 +290,7 @@ def invite():
     return redirect(url_for("admin.people"))
 
 
-def _send_invitation(user: User, award_slugs) -> None:
+def _send_invitation(user: User, award_slugs, *, replaced: bool = False) -> None:
     titles = dict(_award_choices())
     try:
         send_invitation(user, awards=[titles[s] for s in award_slugs if s in titles])
@@ -252,7 +303,8 @@ def _send_invitation(user: User, award_slugs) -> None:
         )
         return
     db.session.commit()
-    flash(f"Invitation sent to {user.email}. The link works for 72 hours.", "success")
+    earlier = " The link sent before no longer works." if replaced else ""
+    flash(f"Invitation sent to {user.email}. The link works for 72 hours.{earlier}", "success")
 
 
 def _user_or_404(user_id: int) -> User:
@@ -261,17 +313,30 @@ def _user_or_404(user_id: int) -> User:
 
 @blueprint.post("/people/<int:user_id>/resend")
 def resend_invitation(user_id: int):
-    """A new invitation link; the previous one stops working."""
+    """A new invitation link, after a confirmation page: the previous link stops working."""
     user = _user_or_404(user_id)
-    if EmptyForm().validate_on_submit():
+    form = EmptyForm()
+    if form.validate_on_submit():
         if user.status != "invited":
             flash(f"{user.name} has already accepted the invitation.", "info")
+        elif request.form.get("confirmed") != "yes":
+            return render_template(
+                "admin/confirm_resend.html",
+                user=user,
+                form=form,
+                last_sent=db.session.scalar(
+                    select(AccountToken.created_at)
+                    .where(AccountToken.user_id == user.id, AccountToken.purpose == "invitation")
+                    .order_by(AccountToken.created_at.desc())
+                    .limit(1)
+                ),
+            )
         else:
             slugs = db.session.scalars(
                 select(Award.slug).join(JuryMember).where(JuryMember.user_id == user.id)
             ).all()
-            _send_invitation(user, slugs)
-    return redirect(url_for("admin.people"))
+            _send_invitation(user, slugs, replaced=True)
+    return redirect(url_for("admin.people", _anchor=f"user-{user.id}"))
 
 
 def _change_account(change, done: str) -> None:

@@ -47,6 +47,7 @@ from judging.services.accounts import (
     AccountError,
     authenticate,
     end_sessions,
+    invitation_already_accepted,
     normalise_email,
     redeem_token,
     usable_token,
@@ -179,7 +180,10 @@ def _set_password_page(token: str, purpose: str, template: str):
     try:
         user = usable_token(token, purpose).user
     except AccountError as exc:
-        return render_template("auth/link_problem.html", message=str(exc), purpose=purpose), 400
+        ready = purpose == "invitation" and invitation_already_accepted(token)
+        return render_template(
+            "auth/link_problem.html", message=str(exc), purpose=purpose, account_ready=ready
+        ), 400
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:

@@ -18,10 +18,16 @@ guard_blueprint(blueprint, "juror")
 @blueprint.get("/")
 def dashboard():
     """The awards this juror judges, each with progress and the nominees in the juror's order."""
-    awards = evaluations.jurors_awards(current_user)
+    awards = [
+        (award, evaluations.progress(award, juror=current_user))
+        for award in evaluations.jurors_awards(current_user)
+    ]
+    open_awards = [(a, p) for a, p in awards if evaluations.scoring_is_open(a)]
     return render_template(
         "jury/dashboard.html",
-        awards=[(award, evaluations.progress(award, juror=current_user)) for award in awards],
+        awards=awards,
+        all_done=bool(open_awards)
+        and all(p.scoreable and p.submitted == p.scoreable for _, p in open_awards),
         scoring_is_open=evaluations.scoring_is_open,
         now=utcnow(),
     )
@@ -40,7 +46,16 @@ def _award_and_nominee(slug: str, nominee_slug: str) -> tuple[Award, Nominee]:
 
 
 def _page(
-    award, nominee, state: EvaluationState, *, form=None, errors=None, conflict=None, status=200
+    award,
+    nominee,
+    state: EvaluationState,
+    *,
+    form=None,
+    errors=None,
+    conflict=None,
+    status=200,
+    recusal_form=None,
+    recusal_open=False,
 ):
     progress = evaluations.progress(award, juror=current_user)
     order = [row.nominee.slug for row in progress.rows]
@@ -55,12 +70,14 @@ def _page(
         weight_percent={c.slug: round(100 * c.weight / total_weight) for c in award.criteria},
         state=state,
         form=form or EvaluationForm(version=state.version, comment=state.comment),
-        recusal_form=RecusalForm(),
+        recusal_form=recusal_form or RecusalForm(formdata=None),
+        recusal_open=recusal_open,
         recusal=evaluations.active_recusal(nominee, current_user),
         fellow_totals=evaluations.fellow_totals(award, nominee, juror=current_user),
         errors=errors or {},
         conflict=conflict,
         open=evaluations.scoring_is_open(award),
+        now=utcnow(),
         progress=progress,
         position=None if here is None else here + 1,
         previous=order[here - 1] if here else None,
@@ -166,12 +183,21 @@ def _next_to_do(award: Award, after: Nominee) -> str | None:
 
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>/recusal")
 def recuse(slug: str, nominee_slug: str):
-    """Declare a conflict of interest with this nominee."""
+    """Declare a conflict of interest with this nominee, after a confirmation page (a plain
+    form, so it works without JavaScript): only the administrator can lift it again."""
     award, nominee = _award_and_nominee(slug, nominee_slug)
     form = RecusalForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not form.reason.data.strip():
         flash(" ".join(form.reason.errors) or "Say briefly why, for the record.", "error")
         return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
+    step = request.form.get("step")
+    if step == "back":
+        # The juror changed their mind: the evaluation page again, the reason they typed kept.
+        state = evaluations.my_evaluation(award, nominee, juror=current_user)
+        page, status = _page(award, nominee, state, recusal_form=form, recusal_open=True)
+        return page, status
+    if step != "confirmed":
+        return render_template("jury/confirm_recusal.html", award=award, nominee=nominee, form=form)
     try:
         evaluations.declare_recusal(award, nominee, juror=current_user, reason=form.reason.data)
     except EvaluationError as exc:
@@ -179,7 +205,11 @@ def recuse(slug: str, nominee_slug: str):
         flash(exc.message, "error")
         return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
     db.session.commit()
-    flash(f"Conflict of interest declared: you will not score “{nominee.title}”.", "success")
+    flash(
+        f"Conflict of interest declared: you will not score “{nominee.title}”. If this was a "
+        "mistake, ask the award's administrator: only they can lift it.",
+        "success",
+    )
     return redirect(url_for("jury.dashboard"))
 
 

@@ -95,6 +95,20 @@ def usable_token(raw: str, purpose: str) -> AccountToken:
     return token
 
 
+def invitation_already_accepted(raw: str) -> bool:
+    """True when this is an invitation link whose account has since been set up (a password
+    chosen) and is active: its holder only needs to log in. Says nothing else about it."""
+    token = db.session.scalar(
+        select(AccountToken).where(AccountToken.token_hash == _token_hash(raw))
+    )
+    return (
+        token is not None
+        and token.purpose == "invitation"
+        and token.user.active
+        and token.user.password_hash is not None
+    )
+
+
 def redeem_token(raw: str, purpose: str, password: str, passwords: Passwords) -> User:
     """Set the password through an invitation or reset link, and burn the link."""
     token = usable_token(raw, purpose)

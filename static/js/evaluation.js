@@ -8,7 +8,9 @@
   "use strict";
 
   const form = document.getElementById("evaluation-form");
-  if (!form) return;
+  // Read-only once scoring has closed (or before it opens): nothing to save, and changes kept
+  // on this device from earlier stay there untouched.
+  if (!form || form.classList.contains("is-read-only")) return;
 
   const statusLine = document.getElementById("save-status");
   const offlineWarning = document.getElementById("offline-warning");
