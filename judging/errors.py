@@ -98,6 +98,48 @@ def _refused_answer(exc: DBAPIError):
         return page, 503, headers
 
 
+# The app's own words for an error page, where the view gave none of its own (Werkzeug's
+# default description is written for developers: "If you entered the URL manually…").
+PAGE_WORDS = {
+    400: (
+        "This request could not be handled",
+        "Go back and try again. If you were sending a "
+        "form, what you typed is still on the previous page.",
+    ),
+    401: ("Please log in", "This page needs you to log in first."),
+    403: ("Not for this account", "This page is not open to your account."),
+    404: (
+        "Page not found",
+        "There is no page at this address. The link may be mistyped or "
+        "out of date; the awards are listed on the home page.",
+    ),
+    405: (
+        "That does not work here",
+        "This address does not take that kind of request. Go "
+        "back and use the page's own links and buttons.",
+    ),
+    413: (
+        "Too large",
+        "What was sent is larger than this site accepts. Nothing was saved: send a smaller file.",
+    ),
+    429: ("Too many attempts", "Wait a few minutes, then try again."),
+    500: (
+        "Something went wrong",
+        "Something went wrong on our side and has been logged. Try again in a moment.",
+    ),
+    503: ("Not available right now", "The site cannot answer right now. Try again in a minute."),
+}
+
+
+def page_words(exc: HTTPException) -> tuple[str, str]:
+    """(heading, sentence) for the error page: the view's own description when it gave one."""
+    heading, default = PAGE_WORDS.get(exc.code, (exc.name, exc.description))
+    description = exc.description
+    if not description or description == type(exc).description:
+        description = default
+    return heading, description
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):
@@ -120,4 +162,10 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return _api_error(exc)
-        return render_template("error.html", error=exc), exc.code
+        heading, description = page_words(exc)
+        page = render_template("error.html", error=exc, heading=heading, description=description)
+        response = current_app.make_response((page, exc.code))
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

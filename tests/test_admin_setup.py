@@ -273,3 +273,17 @@ def test_the_voting_window_is_set_with_the_award_and_checked(app, admin_client, 
     )
     db.session.refresh(seeded_award)
     assert seeded_award.voting_closes_at.isoformat() == "2030-07-02T21:30:00"
+
+
+def test_award_times_are_typed_and_shown_in_the_zone_the_labels_name(app, admin_client):
+    app.config["TIME_ZONE"] = "Europe/Brussels"
+    form = admin_client.get("/admin/awards/new").get_data(as_text=True)
+    assert "Scoring closes (Europe/Brussels time)" in form
+    assert "(UTC)" not in form
+
+    post(admin_client, "/admin/awards/new", **AWARD_FIELDS, scoring_closes_at="2030-06-30T19:00")
+
+    award = db.session.scalar(select(Award))
+    assert award.scoring_closes_at.isoformat() == "2030-06-30T17:00:00"  # kept in UTC
+    settings = admin_client.get(f"/admin/awards/{award.slug}/settings").get_data(as_text=True)
+    assert 'value="2030-06-30T19:00"' in settings  # shown as typed, not shifted

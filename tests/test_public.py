@@ -45,7 +45,7 @@ def test_unknown_pages_get_a_calm_404(client, seeded_award):
         response = client.get(url)
         assert response.status_code == 404
         page = response.get_data(as_text=True)
-        assert "Not Found" in page and "Back to the awards" in page
+        assert "Page not found" in page and "Back to the awards" in page
         assert "Traceback" not in page
 
 
@@ -60,7 +60,7 @@ def test_a_crash_shows_a_generic_page_not_a_traceback(app, client):
     assert response.status_code == 500
     page = response.get_data(as_text=True)
     assert "secret internals" not in page and "Traceback" not in page
-    assert "Internal Server Error" in page
+    assert "Something went wrong" in page
 
 
 def test_pages_load_nothing_from_another_host(client, seeded_award):
