@@ -10,8 +10,8 @@ from judging import dates
 
 
 def breakable_email(address: str) -> Markup:
-    """An address that may wrap only before its "@" and its dots, never in mid-word."""
-    parts = re.split(r"(?=[@.])", str(address))
+    """An address that may wrap only before its "@", never in mid-word."""
+    parts = re.split(r"(?=@)", str(address))
     return Markup("<wbr>").join(escape(part) for part in parts)
 
 

@@ -247,8 +247,8 @@ def test_people_are_found_by_name_or_email(app, logged_in, make_user):
     assert "Maria Costa" not in text and "Invite someone" in text
 
 
-def test_addresses_wrap_only_before_the_at_sign_and_dots(app, logged_in, make_user):
+def test_addresses_wrap_only_before_the_at_sign(app, logged_in, make_user):
     client, _ = logged_in(role="admin")
     make_user(name="Long Address", email="firstname.lastname@municipality.example.org")
     page = client.get("/admin/people").get_data(as_text=True)
-    assert "firstname<wbr>.lastname<wbr>@municipality<wbr>.example<wbr>.org" in page
+    assert "firstname.lastname<wbr>@municipality.example.org" in page

@@ -170,8 +170,8 @@ def test_invited_juror_scores_two_nominees_and_a_reload_loses_nothing(
     expect(page.get_by_label("Overall comment")).to_have_value("Promising; evidence still thin.")
     expect(page.locator("#evaluation-state")).to_have_text("Draft")
     expect(criterion(page, "sustainability").locator("input:checked")).to_have_count(0)
-    # The time of the last save, on a 24-hour clock.
-    expect(page.locator("#save-status")).to_have_text(re.compile(r"^Saved at \d\d:\d\d$"))
+    # The time of the last save, on a 24-hour clock, with its zone: the site's, as everywhere.
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^Saved at \d\d:\d\d UTC$"))
 
     # A reload straight after typing, before the autosave could send it: still there, and saved.
     comment = "Promising; evidence still thin. Ask about the 2024 figures."
@@ -416,7 +416,9 @@ def test_declaring_a_conflict_removes_the_nominee_from_the_list(
 
     page.get_by_text("Declare a conflict of interest").click()
     page.get_by_label("Why?").fill("I advised this project in 2022.")
-    page.get_by_role("button", name="Declare the conflict").click()
+    page.get_by_role("button", name="Declare the conflict…").click()
+    expect(page.get_by_text("You cannot undo this yourself.")).to_be_visible()
+    page.get_by_role("button", name="Yes, declare the conflict").click()
 
     expect(page).to_have_url(f"{live_server.url}/jury/")
     expect(

@@ -2,8 +2,9 @@
 //
 // Every change is kept in localStorage first, then sent with PUT to the JSON API; the copy on
 // the device is dropped only once the server has acknowledged that exact content. Failed sends
-// are retried with backoff; a newer version saved elsewhere (409) is shown, never overwritten
-// silently.
+// are retried with backoff. A newer version saved elsewhere (409) is never overwritten silently:
+// changes to different answers are merged; where both changed the same answer, both are shown
+// and the juror chooses, answer by answer or whole.
 (function () {
   "use strict";
 
@@ -29,6 +30,9 @@
   let dirty = false;
   let backoff = 1000;
   let blocked = false; // a conflict or a closed award: wait for the juror
+  // What the server held at versionInput's version, as far as this page knows: the ancestor
+  // against which a newer version saved elsewhere is merged. Null when unknown.
+  let base = null;
 
   // --- Reading and writing the form -------------------------------------------------------
 
@@ -57,11 +61,62 @@
       });
       const comment = form.elements[`comment-${slug}`];
       if (comment) {
-        comment.value = (content.criterion_comments || {})[slug] || "";
+        const text = (content.criterion_comments || {})[slug] || "";
+        if (comment.value !== text) comment.value = text;
         if (comment.value) comment.closest("details").open = true;
       }
     }
-    form.elements.comment.value = content.comment || "";
+    if (form.elements.comment.value !== (content.comment || "")) {
+      form.elements.comment.value = content.comment || "";
+    }
+  }
+
+  // --- Merging with a version saved elsewhere ------------------------------------------------
+
+  // Every answer of an evaluation, by key: "score:<slug>", "note:<slug>", "comment".
+  function answers(content) {
+    const out = {};
+    for (const slug of criteria) {
+      out["score:" + slug] = (content.scores || {})[slug] ?? null;
+      out["note:" + slug] = ((content.criterion_comments || {})[slug] || "").trim();
+    }
+    out.comment = content.comment || "";
+    return out;
+  }
+
+  function fromAnswers(values) {
+    const content = { scores: {}, criterion_comments: {}, comment: values.comment || "" };
+    for (const slug of criteria) {
+      if (values["score:" + slug] !== null) content.scores[slug] = values["score:" + slug];
+      if (values["note:" + slug]) content.criterion_comments[slug] = values["note:" + slug];
+    }
+    return content;
+  }
+
+  // Three-way merge: an answer only one side changed takes that side's value; an answer both
+  // changed, differently, is a conflict for the juror. Without a known base, every difference is.
+  function merge(ancestor, mine, theirs) {
+    const a = ancestor ? answers(ancestor) : null;
+    const m = answers(mine);
+    const t = answers(theirs);
+    const merged = {};
+    const conflicts = [];
+    for (const key of Object.keys(m)) {
+      if (m[key] === t[key]) merged[key] = m[key];
+      else if (a && m[key] === a[key]) merged[key] = t[key];
+      else if (a && t[key] === a[key]) merged[key] = m[key];
+      else {
+        merged[key] = m[key];
+        conflicts.push(key);
+      }
+    }
+    return { merged: merged, conflicts: conflicts, mine: m, theirs: t };
+  }
+
+  function nameOf(key) {
+    if (key === "comment") return "Overall comment";
+    const [kind, slug] = key.split(":");
+    return kind === "score" ? labelOf(slug) : "Comment on " + labelOf(slug).toLowerCase();
   }
 
   function same(a, b) {
@@ -106,9 +161,17 @@
     statusLine.classList.toggle("is-error", Boolean(isError));
   }
 
+  // "14:30 CET": the time zone every page of the site uses (data-time-zone), not the device's.
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone: form.dataset.timeZone || "UTC",
+    timeZoneName: "short",
+  });
+
   function time(iso) {
-    const date = iso ? new Date(iso) : new Date();
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return clock.format(iso ? new Date(iso) : new Date());
   }
 
   function showOffline(isOffline) {
@@ -182,6 +245,7 @@
     backoff = 1000;
     showOffline(false);
     versionInput.value = saved.version;
+    base = content;
     form.dataset.submitted = saved.submitted ? "true" : "false";
     stateChip.textContent = saved.submitted ? "Submitted" : "Draft";
     stateChip.className = "chip chip-" + (saved.submitted ? "submitted" : "draft");
@@ -208,56 +272,93 @@
   // --- A newer version saved elsewhere -----------------------------------------------------------
 
   function conflict(current) {
-    blocked = true;
     const mine = collect();
+    const result = merge(base, mine, current);
+    const takeTheirs = (content) => {
+      versionInput.value = current.version;
+      base = current;
+      form.dataset.submitted = current.submitted ? "true" : "false";
+      apply(content);
+    };
+    if (!result.conflicts.length) {
+      // Different answers changed on each side: keep both, and save the merge.
+      takeTheirs(fromAnswers(result.merged));
+      keep(collect());
+      say("Merged with the changes saved in another tab or device; saving…");
+      send();
+      return;
+    }
+    blocked = true;
     const panel = document.createElement("div");
     panel.className = "notice notice-warning";
     panel.id = "conflict-notice";
     panel.setAttribute("role", "alert");
-    const rows = [];
-    for (const slug of criteria) {
-      const a = mine.scores[slug];
-      const b = current.scores[slug];
-      if (a !== b) rows.push([labelOf(slug), a ?? "—", b ?? "—"]);
-    }
-    if ((mine.comment || "") !== (current.comment || "")) {
-      rows.push(["Overall comment", mine.comment || "—", current.comment || "—"]);
-    }
     panel.innerHTML =
       "<h2>This evaluation was changed in another tab or device</h2>" +
-      "<p>Nothing was overwritten. Load the saved version to continue from it, or keep yours " +
-      "to replace it. This is what differs:</p>" +
-      '<table class="table diff"><thead><tr><th scope="col">Field</th>' +
-      '<th scope="col">Yours (on this page)</th><th scope="col">Saved elsewhere</th></tr></thead><tbody></tbody></table>' +
-      '<p class="actions"><button type="button" data-choice="theirs">Load the saved version</button>' +
+      "<p>Nothing was overwritten. Other changes were combined; these answers were changed on " +
+      "both sides. Choose which to keep for each, or keep one version whole:</p>" +
+      '<div class="table-scroll"><table class="table diff"><thead><tr><th scope="col">Answer</th>' +
+      '<th scope="col">Yours (on this page)</th><th scope="col">Saved elsewhere</th></tr></thead>' +
+      "<tbody></tbody></table></div>" +
+      '<p class="actions"><button type="button" data-choice="chosen">Keep the answers chosen</button>' +
+      '<button type="button" class="button-secondary" data-choice="theirs">Load the saved version</button>' +
       '<button type="button" class="button-secondary" data-choice="mine">Keep mine</button></p>';
     const tbody = panel.querySelector("tbody");
-    for (const row of rows) {
+    result.conflicts.forEach((key, index) => {
       const tr = document.createElement("tr");
-      for (const cell of row) {
+      const name = document.createElement("td");
+      name.textContent = nameOf(key);
+      tr.appendChild(name);
+      for (const side of ["mine", "theirs"]) {
         const td = document.createElement("td");
-        td.textContent = String(cell);
+        const label = document.createElement("label");
+        label.className = "diff-choice";
+        const input = document.createElement("input");
+        input.type = "radio";
+        input.name = "keep-" + index;
+        input.value = side;
+        input.checked = side === "mine";
+        input.setAttribute(
+          "aria-label",
+          `${nameOf(key)}: keep ${side === "mine" ? "yours" : "the one saved elsewhere"}, ` +
+            String(result[side][key] ?? "none")
+        );
+        const text = document.createElement("span");
+        const value = result[side][key];
+        text.textContent = value === null || value === "" ? "—" : String(value);
+        label.append(input, " ", text);
+        td.appendChild(label);
         tr.appendChild(td);
       }
       tbody.appendChild(tr);
-    }
+    });
     document.getElementById("conflict-notice")?.remove();
     form.before(panel);
     say("Not saved: a newer version exists.", true);
-    panel.querySelector('[data-choice="theirs"]').addEventListener("click", () => {
-      apply(current);
-      versionInput.value = current.version;
-      form.dataset.submitted = current.submitted ? "true" : "false";
-      localStorage.removeItem(draftKey);
+    const resolve = (content) => {
       panel.remove();
       blocked = false;
+      takeTheirs(content);
+      keep(collect());
+      send();
+    };
+    panel.querySelector('[data-choice="chosen"]').addEventListener("click", () => {
+      const chosen = Object.assign({}, result.merged);
+      result.conflicts.forEach((key, index) => {
+        const side = panel.querySelector(`input[name="keep-${index}"]:checked`).value;
+        chosen[key] = result[side][key];
+      });
+      resolve(fromAnswers(chosen));
+    });
+    panel.querySelector('[data-choice="theirs"]').addEventListener("click", () => {
+      panel.remove();
+      blocked = false;
+      takeTheirs(current);
+      localStorage.removeItem(draftKey);
       say("Loaded the version saved at " + time(current.updated_at) + ".");
     });
     panel.querySelector('[data-choice="mine"]').addEventListener("click", () => {
-      versionInput.value = current.version; // deliberately replace it
-      panel.remove();
-      blocked = false;
-      send();
+      resolve(mine); // deliberately replace it
     });
     panel.querySelector("button").focus();
   }
@@ -337,6 +438,7 @@
   document.getElementById("error-summary")?.focus();
 
   // Unsent changes from an earlier visit (a reload, a closed tab, an ended session).
+  base = collect();
   const stored = kept();
   if (stored) {
     const server = collect();
@@ -349,10 +451,9 @@
     } else {
       const saved = Object.assign({ version: Number(versionInput.value) }, server);
       apply(stored.content);
+      base = null; // the version those changes started from is gone: every difference is asked
       conflict(saved);
     }
   }
-  const savedAt = statusLine.querySelector("time[datetime]");
-  if (savedAt) savedAt.textContent = time(savedAt.getAttribute("datetime"));
   if (!navigator.onLine) showOffline(true);
 })();
