@@ -281,8 +281,10 @@ FORM_DATA: dict[tuple[str, str], dict[str, str]] = {
         "score-impact": "7",
     },
     ("POST", "/jury/awards/<slug>/nominees/<nominee_slug>/recusal"): {
-        "reason": "I advised this project."
+        "reason": "I advised this project.",
+        "step": "confirmed",  # past the confirmation page
     },
+    ("POST", "/admin/people/<int:user_id>/resend"): {"confirmed": "yes"},
     ("POST", "/admin/awards/<slug>/recusals/<int:recusal_id>/lift"): {
         "reason": "The conflict does not stand."
     },
