@@ -161,7 +161,7 @@ def test_wrong_password_shows_a_message_and_keeps_the_email(page, live_server, m
     expect(page).to_have_url(f"{live_server.url}/login")
 
 
-def test_a_used_invitation_link_says_so(browser, page, live_server):
+def test_a_used_invitation_link_says_the_account_is_ready(browser, page, live_server):
     link = invite_first_admin(live_server)
     page.goto(link)
     set_password(page, NEW_PASSWORD)
@@ -172,9 +172,11 @@ def test_a_used_invitation_link_says_so(browser, page, live_server):
         again = context.new_page()
         response = again.goto(link)
         assert response.status == 400
-        expect(again.get_by_role("heading", name="This link does not work")).to_be_visible()
-        expect(again.get_by_text("already been used")).to_be_visible()
+        expect(again.get_by_role("heading", name="Your account is ready")).to_be_visible()
+        expect(again.get_by_text("new invitation")).to_have_count(0)
         expect(again.get_by_label("New password")).to_have_count(0)
+        again.get_by_role("main").get_by_role("link", name="Log in").click()
+        expect(again).to_have_url(f"{live_server.url}/login")
     finally:
         context.close()
 
