@@ -111,3 +111,24 @@ def test_concurrent_writers_on_sqlite_never_see_database_is_locked(sqlite_app):
         thread.join()
     assert errors == []
     assert db.session.scalar(db.select(db.func.count()).select_from(Award)) == 120
+
+
+def test_the_time_zone_comes_from_the_environment_and_a_misspelt_one_stops_the_start(
+    tmp_path, monkeypatch
+):
+    from judging.config import from_environment
+
+    monkeypatch.setenv("SECRET_KEY", "k")
+    monkeypatch.setenv("TIME_ZONE", "Europe/Brussels")
+    assert from_environment(str(tmp_path))["TIME_ZONE"] == "Europe/Brussels"
+    monkeypatch.delenv("TIME_ZONE")
+    assert from_environment(str(tmp_path))["TIME_ZONE"] == "UTC"
+    with pytest.raises(Exception, match="Europe/Brusels"):
+        create_app(
+            {
+                "SECRET_KEY": "k",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+                "TIME_ZONE": "Europe/Brusels",
+            },
+            instance_path=str(tmp_path),
+        )
