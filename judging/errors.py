@@ -100,6 +100,7 @@ def _refused_answer(exc: DBAPIError):
 
 # The app's own words for an error page, where the view gave none of its own (Werkzeug's
 # default description is written for developers: "If you entered the URL manually…").
+# 429 is left to the login throttling's own wording.
 PAGE_WORDS = {
     400: (
         "This request could not be handled",
@@ -122,7 +123,6 @@ PAGE_WORDS = {
         "Too large",
         "What was sent is larger than this site accepts. Nothing was saved: send a smaller file.",
     ),
-    429: ("Too many attempts", "Wait a few minutes, then try again."),
     500: (
         "Something went wrong",
         "Something went wrong on our side and has been logged. Try again in a moment.",
