@@ -78,7 +78,7 @@
     const out = {};
     for (const slug of criteria) {
       out["score:" + slug] = (content.scores || {})[slug] ?? null;
-      out["note:" + slug] = ((content.criterion_comments || {})[slug] || "").trim();
+      out["note:" + slug] = (content.criterion_comments || {})[slug] || "";
     }
     out.comment = content.comment || "";
     return out;
@@ -88,7 +88,7 @@
     const content = { scores: {}, criterion_comments: {}, comment: values.comment || "" };
     for (const slug of criteria) {
       if (values["score:" + slug] !== null) content.scores[slug] = values["score:" + slug];
-      if (values["note:" + slug]) content.criterion_comments[slug] = values["note:" + slug];
+      if (values["note:" + slug].trim()) content.criterion_comments[slug] = values["note:" + slug];
     }
     return content;
   }
@@ -101,10 +101,12 @@
     const t = answers(theirs);
     const merged = {};
     const conflicts = [];
+    // Text is compared without its surrounding spaces (the server may trim), kept as typed.
+    const eq = (x, y) => (typeof x === "string" && typeof y === "string" ? x.trim() === y.trim() : x === y);
     for (const key of Object.keys(m)) {
-      if (m[key] === t[key]) merged[key] = m[key];
-      else if (a && m[key] === a[key]) merged[key] = t[key];
-      else if (a && t[key] === a[key]) merged[key] = m[key];
+      if (eq(m[key], t[key])) merged[key] = m[key];
+      else if (a && eq(m[key], a[key])) merged[key] = t[key];
+      else if (a && eq(t[key], a[key])) merged[key] = m[key];
       else {
         merged[key] = m[key];
         conflicts.push(key);
