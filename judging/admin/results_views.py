@@ -150,7 +150,7 @@ def export_results(slug: str, fmt: str):
         return _download(
             json.dumps(document, indent=2, ensure_ascii=False), name, "application/json"
         )
-    return _download(results.as_csv(document), name, "text/csv")
+    return _download(results.as_csv(document, bom=True), name, "text/csv")
 
 
 @blueprint.get("/awards/<slug>/scores.<any(json, csv):fmt>")
@@ -161,4 +161,4 @@ def export_scores(slug: str, fmt: str):
     name = f"{award.slug}-scores.{fmt}"
     if fmt == "json":
         return _download(json.dumps(rows, indent=2, ensure_ascii=False), name, "application/json")
-    return _download(results.raw_scores_csv(rows), name, "text/csv")
+    return _download(results.raw_scores_csv(rows, bom=True), name, "text/csv")

@@ -5,14 +5,13 @@ criteria, one for the nominees, one for every score row, one for recusals, one f
 decisions (a test counts them).
 """
 
-import csv
-import io
 import json
 from collections import defaultdict
 
 from sqlalchemy import select
 
 from judging import ranking
+from judging.csv_export import write_csv
 from judging.extensions import db
 from judging.models import (
     Assignment,
@@ -300,49 +299,46 @@ def juror_labels(award: Award) -> dict[int, str]:
     )
 
 
-def as_csv(document: dict) -> str:
-    """One row per nominee, in rank order, with each criterion's mean. With a vote, the rank
-    and order are the final ones, beside the jury's rank and score, the votes and vote score."""
-    out = io.StringIO()
+def as_csv(document: dict, *, bom: bool = False) -> str:
+    """One row per nominee, in rank order, with each criterion's mean (see csv_export). With a
+    vote, the rank and order are the final ones, beside the jury's rank and score, the votes and
+    vote score."""
     criteria = list(document["nominees"][0]["criteria"]) if document["nominees"] else []
     combined = document.get("combined", False)
     scores = ["final", "jury_rank", "jury_score", "votes", "vote_score"] if combined else ["score"]
-    writer = csv.writer(out)
-    writer.writerow(
+    header = [
+        "rank",
+        "slug",
+        "title",
+        "organisation",
+        "city",
+        "country",
+        *scores,
+        "tied",
+        "coverage",
+        "median",
+        "spread",
+        *criteria,
+    ]
+    rows = (
         [
-            "rank",
-            "slug",
-            "title",
-            "organisation",
-            "city",
-            "country",
-            *scores,
-            "tied",
-            "coverage",
-            "median",
-            "spread",
-            *criteria,
+            n["rank"],
+            n["slug"],
+            n["title"],
+            n["organisation"],
+            n["city"],
+            n["country"],
+            n["score"],
+            *(n[key] for key in scores[1:]),
+            n["tied"],
+            n["coverage"],
+            n["median"],
+            n["spread"],
+            *(n["criteria"].get(c) for c in criteria),
         ]
+        for n in document["nominees"]
     )
-    for n in document["nominees"]:
-        writer.writerow(
-            [
-                n["rank"],
-                n["slug"],
-                n["title"],
-                n["organisation"],
-                n["city"],
-                n["country"],
-                n["score"],
-                *(n[key] for key in scores[1:]),
-                n["tied"],
-                n["coverage"],
-                n["median"],
-                n["spread"],
-                *(n["criteria"].get(c) for c in criteria),
-            ]
-        )
-    return out.getvalue()
+    return write_csv(header, rows, bom=bom)
 
 
 def as_table(document: dict) -> str:
@@ -425,22 +421,23 @@ def raw_scores(award: Award) -> list[dict]:
     return out
 
 
-def raw_scores_csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    fields = [
-        "juror",
-        "juror_email",
-        "nominee",
-        "criterion",
-        "score",
-        "criterion_comment",
-        "comment",
-        "submitted",
-        "recused",
-        "withdrawn",
-        "version",
-    ]
-    writer = csv.DictWriter(out, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+RAW_SCORE_FIELDS = [
+    "juror",
+    "juror_email",
+    "nominee",
+    "criterion",
+    "score",
+    "criterion_comment",
+    "comment",
+    "submitted",
+    "recused",
+    "withdrawn",
+    "version",
+]
+
+
+def raw_scores_csv(rows: list[dict], *, bom: bool = False) -> str:
+    """Every score, one row each: jurors' comments are text, never formulas (see csv_export)."""
+    return write_csv(
+        RAW_SCORE_FIELDS, ([row[name] for name in RAW_SCORE_FIELDS] for row in rows), bom=bom
+    )
