@@ -1,8 +1,20 @@
-"""Outgoing email: over SMTP when MAIL_SERVER is set, else into instance/outbox/ for local runs."""
+"""Outgoing email: over SMTP when MAIL_SERVER is set, else into instance/outbox/ for local runs.
 
+`send_mail` sends within the request and raises MailError, for the pages that must say whether
+a message left (invitations, the voting link). `send_mail_later` hands the message to a sender
+thread of the process and returns at once: a request that must not reveal whether it sent
+anything (forgot-password) then answers in the same time whatever the address, however slow the
+mail server is. Messages still queued when the process exits are sent before it exits (it waits
+up to 30 seconds for them); a failure is logged, never retried.
+"""
+
+import atexit
 import logging
+import os
+import queue
 import smtplib
 import ssl
+import threading
 import time
 import uuid
 from email.message import EmailMessage
@@ -32,8 +44,18 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
 
 def send_mail(to: str, subject: str, body: str) -> None:
     """Send one plain-text message; raise MailError if the server refuses it."""
-    message = build_message(to, subject, body)
+    deliver(build_message(to, subject, body))
+
+
+def send_mail_later(to: str, subject: str, body: str) -> None:
+    """Build the message now and send it from the background sender, after the response."""
+    outgoing.put(current_app._get_current_object(), build_message(to, subject, body))
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand a built message to the mail server (or the outbox); raise MailError if refused."""
     config = current_app.config
+    to, subject = message["To"], message["Subject"]
     if not config.get("MAIL_SERVER"):
         _write_to_outbox(message)
         return
@@ -79,3 +101,52 @@ def _write_to_outbox(message: EmailMessage) -> None:
         message["Subject"],
         path,
     )
+
+
+class MailQueue:
+    """Messages waiting for the sender thread, one thread per process, started on first use
+    (after gunicorn has forked its workers)."""
+
+    def __init__(self):
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def put(self, app, message: EmailMessage) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
+                self._thread.start()
+        self._queue.put((app, message))
+
+    def _run(self) -> None:
+        while True:
+            app, message = self._queue.get()
+            try:
+                with app.app_context():
+                    deliver(message)
+            except MailError:
+                pass  # deliver() has logged it, with the domain only
+            except Exception:
+                log.exception("mail to %s could not be sent", _masked(message["To"]))
+            finally:
+                self._queue.task_done()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every queued message is sent or has failed; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+outgoing = MailQueue()
+
+
+@atexit.register
+def _send_what_is_queued() -> None:
+    outgoing.wait(timeout=30)

@@ -389,9 +389,14 @@ def redis_url():
 
 
 class Inbox:
-    """What the loopback SMTP server received, as parsed messages."""
+    """What the loopback SMTP server received, as parsed messages.
+
+    `accepting.clear()` makes it a slow server: it holds each message, its sender waiting for the
+    answer, until `accepting.set()` (or 5 seconds)."""
 
     def __init__(self):
+        import threading
+
         from aiosmtpd.handlers import Message
 
         class Collect(Message):
@@ -399,9 +404,12 @@ class Inbox:
                 super().__init__(message_class=email.message.EmailMessage)
 
             def handle_message(inner, message):
+                self.accepting.wait(timeout=5)
                 self.messages.append(message)
 
         self.messages = []
+        self.accepting = threading.Event()
+        self.accepting.set()
         self.handler = Collect()
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from judging.extensions import db
-from judging.mail import MailError, send_mail
+from judging.mail import MailError, outgoing, send_mail
 from judging.services.accounts import create_user
 from judging.services.notifications import send_invitation
 
+from .conftest import csrf_token
 from .servers import free_port
 
 
@@ -48,3 +49,49 @@ def test_without_a_mail_server_messages_go_to_the_outbox(app, caplog):
     # Logs name the domain only: a voter's address is kept nowhere but in the message itself.
     assert "…@example.org" in caplog.text and "someone@example.org" not in caplog.text
     assert "/password/reset/abc" not in caplog.text  # links stay out of the log
+
+
+def ask_for_reset(client, address: str):
+    url = "/password/forgot"
+    return client.post(url, data={"email": address, "csrf_token": csrf_token(client, url)})
+
+
+def test_forgot_password_answers_before_a_slow_mail_server_and_the_mail_still_arrives(
+    app, client, smtp_server, make_user
+):
+    user = make_user()
+    smtp_server.accepting.clear()  # a slow mail server: every sender waits for its answer
+    known = ask_for_reset(client, user.email)
+    # The answer left while the mail server still held the message: nobody can time it.
+    assert smtp_server.messages == []
+    unknown = ask_for_reset(app.test_client(), "nobody@example.org")
+    assert (known.status_code, known.location) == (unknown.status_code, unknown.location)
+    assert known.status_code == 302 and known.location == "/login"
+
+    smtp_server.accepting.set()
+    assert outgoing.wait(timeout=30)
+    assert [m["To"] for m in smtp_server.messages] == [user.email]  # and none for nobody
+    body = smtp_server.messages[0].get_payload(decode=True).decode()
+    link = next(word for word in body.split() if "/password/reset/" in word)
+    assert client.get("/" + link.split("/", 3)[3]).status_code == 200
+
+
+def test_forgot_password_for_an_invited_account_sends_the_invitation_after_the_response(
+    app, client, smtp_server, make_user
+):
+    user = make_user(invited=True)
+    smtp_server.accepting.clear()
+    assert ask_for_reset(client, user.email).status_code == 302
+    assert smtp_server.messages == []
+    smtp_server.accepting.set()
+    assert outgoing.wait(timeout=30)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Your invitation to the awards' jury"]
+
+
+def test_a_mail_server_that_is_down_loses_no_request_and_is_logged(app, client, make_user, caplog):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
+    user = make_user()
+    response = ask_for_reset(client, user.email)
+    assert response.status_code == 302 and response.location == "/login"
+    assert outgoing.wait(timeout=30)
+    assert "was not sent" in caplog.text and user.email not in caplog.text

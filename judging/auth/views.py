@@ -39,7 +39,6 @@ from judging.auth.forms import (
 from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, limiter
 from judging.forms import render_form
-from judging.mail import MailError
 from judging.models import User
 from judging.passwords import app_passwords
 from judging.services import two_factor
@@ -48,6 +47,7 @@ from judging.services.accounts import (
     authenticate,
     end_sessions,
     invitation_already_accepted,
+    issue_no_token,
     normalise_email,
     redeem_token,
     usable_token,
@@ -219,22 +219,21 @@ def reset_password(token: str):
 @blueprint.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def forgot_password():
-    """Ask for a reset link; the answer is the same whether or not the account exists."""
+    """Ask for a reset link; the answer is the same whether or not the account exists, and
+    takes as long: the same database work either way, and the mail is sent after the response
+    (judging.mail.send_mail_later), so a slow mail server does not tell who has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = db.session.scalar(
             select(User).where(User.email == normalise_email(form.email.data), User.active)
         )
-        if user is not None:
-            try:
-                if user.password_hash is None:
-                    send_invitation(user)
-                else:
-                    send_password_reset(user)
-                db.session.commit()
-            except MailError:
-                db.session.rollback()
-                current_app.logger.warning("password reset mail for user %s failed", user.id)
+        if user is None:
+            issue_no_token("reset")
+        elif user.password_hash is None:
+            send_invitation(user, later=True)
+        else:
+            send_password_reset(user, later=True)
+        db.session.commit()
         flash(
             "If an account exists for that address, a link to set a new password is on its "
             "way. It works for one hour.",

@@ -6,7 +6,7 @@ from flask import current_app
 
 from judging.dates import format_when
 from judging.links import external_url
-from judging.mail import MailError, send_mail
+from judging.mail import MailError, send_mail, send_mail_later
 from judging.models import Award, User
 from judging.services.accounts import issue_token
 
@@ -19,8 +19,9 @@ def invitation_link(user: User) -> str:
     return external_url("auth.accept_invitation", token=token)
 
 
-def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
-    """Email `user` an invitation link and return it."""
+def send_invitation(user: User, *, awards: Sequence[str] = (), later: bool = False) -> str:
+    """Email `user` an invitation link and return it; `later`: after the response (the mail
+    server's answer is then only logged)."""
     link = invitation_link(user)
     hours = int(current_app.config["INVITATION_LIFETIME"].total_seconds() // 3600)
     what = (
@@ -37,7 +38,7 @@ def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
         f"The link works once, for {hours} hours. If it has expired, ask the award's "
         f"administrator for a new one.\n{SIGNATURE}"
     )
-    send_mail(
+    (send_mail_later if later else send_mail)(
         user.email,
         "Your invitation to the awards' jury"
         if not user.is_admin
@@ -47,8 +48,8 @@ def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
     return link
 
 
-def send_password_reset(user: User) -> str:
-    """Email `user` a link to choose a new password."""
+def send_password_reset(user: User, *, later: bool = False) -> str:
+    """Email `user` a link to choose a new password; `later`: after the response."""
     token = issue_token(user, "reset", current_app.config["RESET_LIFETIME"])
     link = external_url("auth.reset_password", token=token)
     body = (
@@ -58,7 +59,7 @@ def send_password_reset(user: User) -> str:
         f"If you did not ask for this, ignore this message: your password stays as it is.\n"
         f"{SIGNATURE}"
     )
-    send_mail(user.email, "Reset your password", body)
+    (send_mail_later if later else send_mail)(user.email, "Reset your password", body)
     return link
 
 
