@@ -22,6 +22,10 @@ from .conftest import csrf_token
         ("ana+news@outlook.com", "ana@outlook.com"),
         ("ana.costa@example.org", "ana.costa@example.org"),  # dots matter elsewhere
         ("  Ana@Example.ORG ", "ana@example.org"),
+        # A +tag is dropped at every domain, not only at a list of providers.
+        ("mallory+1@posteo.de", "mallory@posteo.de"),
+        ("Mallory+ballot+2@Posteo.DE", "mallory@posteo.de"),
+        ("jo+tag@uni-wien.ac.at", "jo@uni-wien.ac.at"),
     ],
 )
 def test_addresses_are_normalised_to_one_mailbox(app, given, mailbox):
@@ -62,6 +66,19 @@ def test_a_verified_address_votes_once(app, client, online):
     again = vote_with(app.test_client(), newest_link(app), "omapu")
     assert again.status_code == 409
     assert "already voted" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+
+
+def test_tagged_and_capitalised_spellings_of_one_mailbox_vote_once(app, online):
+    first = app.test_client()
+    ask_for_link(first, "mallory+1@posteo.de")
+    assert vote_with(first, newest_link(app)).status_code == 201
+    for spelling in ("mallory+2@posteo.de", "Mallory@Posteo.de"):
+        client = app.test_client()
+        ask_for_link(client, spelling)
+        again = vote_with(client, newest_link(app), "omapu")
+        assert again.status_code == 409, spelling
+        assert "already voted" in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
 
 

@@ -196,32 +196,26 @@ def vote_scores(votes: dict[str, int], nominees: list[str]) -> dict[str, float]:
 
 # --- The online public vote: one ballot per verified email address ----------------------------
 
-# Providers where one mailbox answers to many spellings: dots (Gmail) and +tags (all of these).
+# One mailbox, many spellings. At every domain: the case of the whole address, and a +tag
+# ("mallory+2@posteo.de" is "mallory@posteo.de"): nearly every provider delivers a +tag to the
+# untagged mailbox, and a voter who really has separate mailboxes differing only by a +tag is
+# far rarer than one who would use tags to vote twice. Dots are ignored at Gmail only: elsewhere
+# "jo.smith" and "josmith" are often two people.
 DOTLESS = {"gmail.com"}
-PLUS_TAGS = {
-    "gmail.com",
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "icloud.com",
-    "me.com",
-    "protonmail.com",
-    "proton.me",
-    "fastmail.com",
-    "yahoo.com",
-}
 DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
 VERIFICATION_SECONDS = 24 * 3600
 
 
 def normalise_email(address: str) -> str:
-    """One spelling per mailbox: lower case, the provider's aliases, dots and +tags removed."""
+    """One spelling per mailbox: lower case, +tags removed (every domain), Gmail's dots and
+    alias domain removed. The voting credential is the keyed hash of this spelling."""
     local, _, domain = address.strip().lower().rpartition("@")
     if not local or "." not in domain:
         raise VoteError("Give a valid email address.")
     domain = DOMAIN_ALIASES.get(domain, domain)
-    if domain in PLUS_TAGS:
-        local = local.split("+", 1)[0]
+    local = local.split("+", 1)[0]
+    if not local:
+        raise VoteError("Give a valid email address.")
     if domain in DOTLESS:
         local = local.replace(".", "")
     return f"{local}@{domain}"
