@@ -1,5 +1,7 @@
 """Finding the rows a URL names, for views: the row, or a 404 page."""
 
+from flask import abort
+from flask_login import current_user
 from sqlalchemy import select
 
 from judging.extensions import db
@@ -8,3 +10,18 @@ from judging.models import Award
 
 def award_or_404(slug: str) -> Award:
     return db.one_or_404(select(Award).where(Award.slug == slug))
+
+
+def sees_award(award: Award) -> bool:
+    """Whether the current visitor may see the award's public pages: anyone once it is public;
+    before that, administrators only (to check it before making it public)."""
+    return award.public or (current_user.is_authenticated and current_user.is_admin)
+
+
+def public_award_or_404(slug: str, description: str | None = None) -> Award:
+    """The award a public page or the public API names; 404 when it is not public, exactly as
+    when there is no such award (its existence is not revealed)."""
+    award = db.session.scalar(select(Award).where(Award.slug == slug))
+    if award is None or not sees_award(award):
+        abort(404, description)
+    return award

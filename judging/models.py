@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -85,6 +86,9 @@ class Award(Base):
     # "all": every juror scores every nominee; "assigned": only their Assignment rows.
     assignment_mode: Mapped[str] = mapped_column(String(10), default="all")
     archived_at: Mapped[datetime | None]
+    # Listed on / and in the API, its pages reachable: only once an administrator makes it so
+    # (or opens scoring), or its seed file says so. Until then only administrators see it.
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The vote: among the top N of the jury's ranking (None: every nominee in the running).
     vote_top_n: Mapped[int | None]
     # A live tally on the ceremony screen while voting is open; hidden from everyone otherwise.

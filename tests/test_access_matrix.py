@@ -173,6 +173,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/admin/awards/<slug>/settings"): ADMINS,
     ("POST", "/admin/awards/<slug>/settings"): form_post(ADMINS),
     ("POST", "/admin/awards/<slug>/archive"): ADMIN_ACTION,
+    ("POST", "/admin/awards/<slug>/make-public"): ADMIN_ACTION,
     ("GET", "/admin/awards/<slug>/criteria"): ADMINS,
     ("POST", "/admin/awards/<slug>/criteria"): form_post(ADMINS),
     ("GET", "/admin/awards/<slug>/criteria/<int:criterion_id>"): ADMINS,

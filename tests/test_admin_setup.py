@@ -1,10 +1,12 @@
 """Setting up awards and criteria from the admin pages, with the locking rules."""
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
 from judging.extensions import db
-from judging.models import AuditEvent, Award, Criterion
+from judging.models import AuditEvent, Award, Criterion, Nominee
 
 from .conftest import csrf_token
 from .test_evaluations import draft, put_evaluation
@@ -287,3 +289,58 @@ def test_award_times_are_typed_and_shown_in_the_zone_the_labels_name(app, admin_
     assert award.scoring_closes_at.isoformat() == "2030-06-30T17:00:00"  # kept in UTC
     settings = admin_client.get(f"/admin/awards/{award.slug}/settings").get_data(as_text=True)
     assert 'value="2030-06-30T19:00"' in settings  # shown as typed, not shifted
+
+
+def test_a_draft_made_in_the_admin_pages_is_hidden_until_an_admin_makes_it_public(
+    app, admin_client, seeded_award
+):
+    post(admin_client, "/admin/awards/new", **AWARD_FIELDS)
+    award = db.session.scalar(select(Award).where(Award.slug == "young-innovators-award"))
+    award.nominees.append(
+        Nominee(slug="solar-bus", title="Solar Bus", organisation="O", city="C", country="X")
+    )
+    db.session.commit()
+    base = "/awards/young-innovators-award"
+    hidden = [
+        base,
+        f"{base}/nominees/solar-bus",
+        f"{base}/results",
+        f"/vote{base[7:]}",
+        f"/api/v1{base}/nominees",
+        f"/api/v1{base}/criteria",
+        f"/api/v1{base}/results",
+    ]
+    visitor = app.test_client()
+    assert "Young Innovators" not in visitor.get("/").get_data(as_text=True)
+    assert "Cities Innovation" in visitor.get("/").get_data(as_text=True)  # seeded: public
+    assert [a["slug"] for a in visitor.get("/api/v1/awards").json] == ["excellence-award"]
+    assert {url: visitor.get(url).status_code for url in hidden} == dict.fromkeys(hidden, 404)
+    # As if it did not exist.
+    assert visitor.get(base).get_data() == visitor.get("/awards/no-such-award").get_data()
+
+    # The administrator previews it, then makes it public.
+    assert admin_client.get(f"{base}/nominees/solar-bus").status_code == 200
+    page = admin_client.get(f"/admin{base}").get_data(as_text=True)
+    assert "Not public yet" in page and "Make public" in page
+    response = post(admin_client, f"/admin{base}/make-public")
+    assert response.location == f"/admin{base}"
+    assert "is public" in admin_client.get(f"/admin{base}").get_data(as_text=True)
+    assert events("award.made_public")[0].subject == "award:young-innovators-award"
+
+    assert "Young Innovators" in visitor.get("/").get_data(as_text=True)
+    assert {a["slug"] for a in visitor.get("/api/v1/awards").json} == {
+        "excellence-award",
+        "young-innovators-award",
+    }
+    assert visitor.get(f"{base}/nominees/solar-bus").status_code == 200
+    assert visitor.get(f"/api/v1{base}/nominees").json[0]["slug"] == "solar-bus"
+
+
+def test_opening_scoring_makes_an_award_public(app, runner, admin_client):
+    post(admin_client, "/admin/awards/new", **AWARD_FIELDS)
+    visitor = app.test_client()
+    assert visitor.get("/awards/young-innovators-award").status_code == 404
+    result = runner.invoke(args=["award", "open", "young-innovators-award"])
+    assert result.exit_code == 0, result.output
+    assert visitor.get("/awards/young-innovators-award").status_code == 200
+    assert json.loads(events("award.open_scoring")[0].payload)["made_public"] is True

@@ -227,3 +227,56 @@ def test_events_the_old_release_writes_during_the_upgrade_are_sealed_then_refuse
     db.session.commit()
     code, output = cli(empty_app, "audit", "verify")
     assert code == 1 and "an unkeyed event after keyed ones" in output
+
+
+def test_at_0010_awards_past_draft_or_seeded_stay_public_and_admin_drafts_do_not(empty_app):
+    """What was visible for a reason stays visible: awards past draft, and awards a seed file
+    loaded (the shipped one); a draft only made in the admin pages was listed by mistake."""
+    from sqlalchemy import text
+
+    upgrade(revision="0008")
+    with db.engine.begin() as connection:
+        for slug, status in [
+            ("seeded", "draft"),
+            ("admin-draft", "draft"),
+            ("scoring", "scoring"),
+            ("published", "published"),
+        ]:
+            connection.execute(
+                text(
+                    "INSERT INTO award (slug, title, description, status, aggregation_method,"
+                    " quorum, jury_weight, vote_weight, created_at, require_comment, blind,"
+                    " assignment_mode, live_tally, online_vote)"
+                    " VALUES (:slug, :slug, '', :status, 'mean', 3, 100, 0, '2026-01-01',"
+                    " false, true, 'all', false, false)"
+                ),
+                {"slug": slug, "status": status},
+            )
+        for n, (action, subject) in enumerate(
+            [("award.seeded", "award:seeded"), ("award.created", "award:admin-draft")]
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_event (at, actor, action, subject, payload, prev_hash,"
+                    " hash) VALUES ('2026-01-01', 'system', :action, :subject, '{}', :prev,"
+                    " :hash)"
+                ),
+                {
+                    "action": action,
+                    "subject": subject,
+                    "prev": str(n) * 64,
+                    "hash": "h" * 63 + str(n),
+                },
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        public = dict(connection.execute(text("SELECT slug, public FROM award")).all())
+    assert {slug: bool(value) for slug, value in public.items()} == {
+        "seeded": True,
+        "admin-draft": False,
+        "scoring": True,
+        "published": True,
+    }
+    downgrade(revision="0009")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM award")).scalar() == 4

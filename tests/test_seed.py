@@ -213,6 +213,7 @@ def test_a_nominee_dropped_from_the_file_is_removed_unless_evaluated(
             "nominees[0] (gaming-club).citty: Unknown field.",
         ),
         (lambda d: d.pop("award"), "award: Missing data for required field."),
+        (lambda d: d["award"].update(public="yes"), "award.public: Not a valid boolean."),
     ],
 )
 def test_a_bad_entry_is_named_and_nothing_is_written(runner, tmp_path, change, message):
@@ -267,3 +268,31 @@ def test_guidance_of_a_scored_criterion_can_still_change(
     result = runner.invoke(args=["seed", write(tmp_path, data)])
     assert result.exit_code == 0, result.output
     assert "updated criterion impact" in result.output
+
+
+def test_the_seed_file_says_whether_its_award_is_public(runner, client, tmp_path):
+    runner.invoke(args=["seed"])
+    assert db.session.scalar(select(Award.public))  # the shipped award: "public": true
+    assert client.get("/awards/excellence-award").status_code == 200
+
+    data = shortlist()
+    data["award"]["public"] = False
+    result = runner.invoke(args=["seed", write(tmp_path, data)])
+    assert result.output.strip() == "updated award excellence-award"
+    assert client.get("/awards/excellence-award").status_code == 404
+    assert client.get("/api/v1/awards").json == []
+
+
+def test_without_public_a_new_award_is_hidden_and_an_existing_one_keeps_its_visibility(
+    runner, client, tmp_path
+):
+    data = shortlist()
+    del data["award"]["public"]
+    runner.invoke(args=["seed", write(tmp_path, data)])
+    assert client.get("/awards/excellence-award").status_code == 404
+    assert "Cities Innovation" not in client.get("/").get_data(as_text=True)
+
+    runner.invoke(args=["seed"])  # the shipped file makes it public
+    result = runner.invoke(args=["seed", write(tmp_path, data)])
+    assert "nothing changed" in result.output
+    assert client.get("/awards/excellence-award").status_code == 200

@@ -12,7 +12,7 @@ from judging.extensions import db
 from judging.forms import render_form
 from judging.lookups import award_or_404
 from judging.models import Award, Criterion
-from judging.services import award_setup
+from judging.services import award_setup, awards
 from judging.services.award_setup import CriterionInput, SetupError
 
 WINDOW_FIELDS = ("scoring_opens_at", "scoring_closes_at", "voting_opens_at", "voting_closes_at")
@@ -86,6 +86,19 @@ def award_settings(slug: str):
             flash("Settings saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("admin.award", slug=slug))
     return render_form("admin/award_form.html", form, award=award, archive_form=EmptyForm())
+
+
+@blueprint.post("/awards/<slug>/make-public")
+def make_award_public(slug: str):
+    """List the award on the public pages and in the API, its nominees open to everyone."""
+    award = award_or_404(slug)
+    if EmptyForm().validate_on_submit():
+        if awards.make_public(award, actor=current_user):
+            db.session.commit()
+            flash(f"“{award.title}” is public: listed on the home page and in the API.", "success")
+        else:
+            flash(f"“{award.title}” was already public.", "success")
+    return redirect(url_for("admin.award", slug=slug))
 
 
 @blueprint.post("/awards/<slug>/archive")

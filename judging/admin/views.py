@@ -72,6 +72,8 @@ STEP_EXPLANATIONS = {
             "Every juror of this award can then score its nominees, until you close scoring "
             "(or the scoring window set in the award's settings ends).",
             "Weights and scales lock as soon as the first score is saved.",
+            "The award becomes public if it is not yet: listed on the home page and in the API, "
+            "its nominees' pages open to everyone.",
         ],
         False,
     ),

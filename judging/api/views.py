@@ -22,6 +22,7 @@ from judging.api.schemas import (
     ResultsOut,
 )
 from judging.extensions import api, db, limiter, refused
+from judging.lookups import public_award_or_404
 from judging.models import Award, Nominee
 from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
@@ -38,6 +39,11 @@ def _award(slug: str) -> Award:
     return db.one_or_404(
         select(Award).where(Award.slug == slug), description="No award with this slug."
     )
+
+
+def _public_award(slug: str) -> Award:
+    """The award a public endpoint names: 404 unless it is public (or the caller an admin)."""
+    return public_award_or_404(slug, "No award with this slug.")
 
 
 def _nominee(award: Award, slug: str) -> Nominee:
@@ -88,7 +94,7 @@ def list_awards():
             "status": award.status,
             "nominee_count": count,
         }
-        for award, count in list_awards_with_counts()
+        for award, count in list_awards_with_counts(public_only=True)
     ]
 
 
@@ -97,7 +103,7 @@ def list_awards():
 @blueprint.alt_response(404, schema=ErrorOut, description="No award with this slug")
 def list_nominees(award_slug: str):
     """An award's nominees in the running (withdrawn ones left out), in the award's order."""
-    return [n for n in _award(award_slug).nominees if n.withdrawn_at is None]
+    return [n for n in _public_award(award_slug).nominees if n.withdrawn_at is None]
 
 
 @blueprint.get("/awards/<award_slug>/criteria")
@@ -105,7 +111,7 @@ def list_nominees(award_slug: str):
 @blueprint.alt_response(404, schema=ErrorOut, description="No award with this slug")
 def list_criteria(award_slug: str):
     """The criteria a nominee is scored on: weight, scale and guidance."""
-    return _award(award_slug).criteria
+    return _public_award(award_slug).criteria
 
 
 _JUROR_ERRORS = [
@@ -201,7 +207,7 @@ def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
 def get_results(award_slug: str):
     """The published results (the frozen snapshot, with its digest and publication time);
     before publication, a provisional ranking for administrators only."""
-    award = _award(award_slug)
+    award = _public_award(award_slug)
     snapshot = publication.snapshot_of(award)
     if snapshot is None:
         found = publication.provisional_results(award, viewer=current_user)
@@ -239,7 +245,7 @@ def cast_ballot(data: dict, award_slug: str):
     Anyone may vote: the code is the credential. The answer's receipt lets the voter check
     later that the ballot was counted.
     """
-    award = _award(award_slug)
+    award = _public_award(award_slug)
     try:
         ballot = voting.cast(
             award,

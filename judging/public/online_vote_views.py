@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from judging.extensions import db, limiter
 from judging.links import external_url
-from judging.lookups import award_or_404
+from judging.lookups import public_award_or_404
 from judging.mail import MailError, send_mail
 from judging.models import Award
 from judging.public.views import blueprint
@@ -23,7 +23,7 @@ class AddressForm(FlaskForm):
 
 
 def _award(slug: str) -> Award:
-    award = award_or_404(slug)
+    award = public_award_or_404(slug)
     if not award.online_vote:
         abort(404, "This award has no online vote.")
     return award

@@ -5,7 +5,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Award, Nominee
+from judging.lookups import public_award_or_404
+from judging.models import Nominee
 from judging.ranking import METHOD_NAMES
 from judging.services import publication
 from judging.services import results as results_service
@@ -17,14 +18,16 @@ blueprint = Blueprint("public", __name__)
 @blueprint.get("/")
 def home():
     """The awards, newest first."""
-    current = [(a, n) for a, n in list_awards_with_counts() if a.archived_at is None]
+    current = [
+        (a, n) for a, n in list_awards_with_counts(public_only=True) if a.archived_at is None
+    ]
     return render_template("public/home.html", awards=current)
 
 
 @blueprint.get("/awards/<slug>")
 def award(slug: str):
     """An award and its nominees, as cards."""
-    award = db.one_or_404(select(Award).where(Award.slug == slug))
+    award = public_award_or_404(slug)
     nominees = [n for n in award.nominees if n.withdrawn_at is None]
     return render_template("public/award.html", award=award, nominees=nominees)
 
@@ -32,16 +35,17 @@ def award(slug: str):
 @blueprint.get("/awards/<slug>/nominees/<nominee_slug>")
 def nominee(slug: str, nominee_slug: str):
     """One nominee in full."""
+    award = public_award_or_404(slug)
     nominee = db.one_or_404(
-        select(Nominee).join(Nominee.award).where(Award.slug == slug, Nominee.slug == nominee_slug)
+        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == nominee_slug)
     )
-    return render_template("public/nominee.html", award=nominee.award, nominee=nominee)
+    return render_template("public/nominee.html", award=award, nominee=nominee)
 
 
 @blueprint.get("/awards/<slug>/results")
 def results(slug: str):
     """The published results; before publication, a provisional view for admins only."""
-    award = db.one_or_404(select(Award).where(Award.slug == slug))
+    award = public_award_or_404(slug)
     found = publication.visible_results(award, viewer=current_user)
     if found is None:
         abort(404, "The results of this award are not published yet.")

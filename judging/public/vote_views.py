@@ -8,7 +8,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from judging.extensions import db, limiter, refused
-from judging.lookups import award_or_404
+from judging.lookups import public_award_or_404
 from judging.models import Award, Ballot, VotingCredential
 from judging.public.views import blueprint
 from judging.services import voting
@@ -72,7 +72,7 @@ def _ballot(award, nominees, *, code="", chosen="", error=None, status=200):
 @limiter.limit(_vote_limit, methods=["POST"], deduct_when=refused)
 def vote(slug: str):
     """The ballot (GET), its confirmation (POST action=review) and the vote (action=confirm)."""
-    award = award_or_404(slug)
+    award = public_award_or_404(slug)
     nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
     if request.method == "GET":
         code = voting.normalise_code(request.args.get("code", ""))
@@ -114,7 +114,7 @@ def vote(slug: str):
 @blueprint.get("/vote/<slug>/check")
 def vote_check(slug: str):
     """Whether the ballot with a receipt is counted or void; nothing else about it."""
-    award = award_or_404(slug)
+    award = public_award_or_404(slug)
     receipt = request.args.get("receipt", "").strip()[:32]
     state, status = None, 200
     if receipt:

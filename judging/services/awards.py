@@ -7,14 +7,18 @@ from judging.models import Award, Nominee, User
 from judging.services.audit import record_event
 
 
-def list_awards_with_counts() -> list[tuple[Award, int]]:
-    """Every award, newest first, with its number of nominees (one query)."""
+def list_awards_with_counts(*, public_only: bool = False) -> list[tuple[Award, int]]:
+    """Every award (or only the public ones), newest first, with its number of nominees (one
+    query)."""
     counts = select(Nominee.award_id, func.count().label("n")).group_by(Nominee.award_id).subquery()
-    rows = db.session.execute(
+    query = (
         select(Award, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.award_id == Award.id)
         .order_by(Award.created_at.desc(), Award.id.desc())
     )
+    if public_only:
+        query = query.where(Award.public)
+    rows = db.session.execute(query)
     return [(award, count) for award, count in rows]
 
 
@@ -38,14 +42,28 @@ def transition(award: Award, step: str, *, actor: User | None) -> None:
         status = award.status.replace("_", " ")
         raise TransitionError(f"{award.title} is {status}; it cannot go to {target} from there.")
     before, award.status = award.status, target
-    db.session.flush()
     payload = {"before": before, "after": target}
+    if step == "open_scoring" and not award.public:
+        # Jurors are told about it: from now on the award is public.
+        award.public = True
+        payload["made_public"] = True
+    db.session.flush()
     if step == "close_scoring":
         # The state of every score at closing, so that a later change is detectable.
         from judging.services.publication import scores_digest
 
         payload["scores_digest"] = scores_digest(award)
     record_event(f"award.{step}", f"award:{award.slug}", payload, actor=actor)
+
+
+def make_public(award: Award, *, actor: User | None) -> bool:
+    """List the award on / and in the API, its pages open to all; False if it already was."""
+    if award.public:
+        return False
+    award.public = True
+    db.session.flush()
+    record_event("award.made_public", f"award:{award.slug}", {}, actor=actor)
+    return True
 
 
 def award_by_slug(slug: str) -> Award | None:

@@ -41,6 +41,9 @@ class AwardEntry(Schema):
     slug = fields.String(required=True, validate=[validate.Length(max=80), SLUG])
     title = _text(200)
     description = _text(10_000, required=False)
+    # Whether the award is listed publicly. Absent: a new award is not public (an administrator
+    # makes it so), an existing one keeps its visibility. JSON true or false only.
+    public = fields.Boolean(truthy={True}, falsy={False}, load_default=None)
 
 
 class CriterionEntry(Schema):
@@ -171,12 +174,13 @@ def seed_shortlist(data: dict, *, actor: User | None) -> SeedReport:
     """
     award = db.session.scalar(select(Award).where(Award.slug == data["award"]["slug"]))
     report = SeedReport(award=data["award"]["slug"])
+    values = {k: v for k, v in data["award"].items() if not (k == "public" and v is None)}
     if award is None:
-        award = Award(**data["award"])
+        award = Award(**values)
         db.session.add(award)
         db.session.flush()
         report.created.append(f"award {award.slug}")
-    elif _assign(award, data["award"]):
+    elif _assign(award, values):
         report.updated.append(f"award {award.slug}")
 
     _seed_criteria(award, data["criteria"], report)
