@@ -1,11 +1,12 @@
 """Outgoing email: over SMTP when MAIL_SERVER is set, else into instance/outbox/ for local runs.
 
 `send_mail` sends within the request and raises MailError, for the pages that must say whether
-a message left (invitations, the voting link). `send_mail_later` hands the message to a sender
-thread of the process and returns at once: a request that must not reveal whether it sent
-anything (forgot-password) then answers in the same time whatever the address, however slow the
-mail server is. Messages still queued when the process exits are sent before it exits (it waits
-up to 30 seconds for them); a failure is logged, never retried.
+a message left (invitations, the voting link). `outgoing.put(job)` runs work that sends mail in a
+sender thread of the process, after the response: a request that must not reveal whether it
+sends anything (forgot-password) hands over the address and answers at once, in the same time
+whatever the address, however slow the database or the mail server. Work still queued when the
+process exits is done before it exits (it waits up to 30 seconds); a failure is logged, never
+retried.
 """
 
 import atexit
@@ -17,11 +18,12 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +46,8 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
 
 def send_mail(to: str, subject: str, body: str) -> None:
     """Send one plain-text message; raise MailError if the server refuses it."""
-    deliver(build_message(to, subject, body))
-
-
-def send_mail_later(to: str, subject: str, body: str) -> None:
-    """Build the message now and send it from the background sender, after the response."""
-    outgoing.put(current_app._get_current_object(), build_message(to, subject, body))
-
-
-def deliver(message: EmailMessage) -> None:
-    """Hand a built message to the mail server (or the outbox); raise MailError if refused."""
+    message = build_message(to, subject, body)
     config = current_app.config
-    to, subject = message["To"], message["Subject"]
     if not config.get("MAIL_SERVER"):
         _write_to_outbox(message)
         return
@@ -104,8 +96,8 @@ def _write_to_outbox(message: EmailMessage) -> None:
 
 
 class MailQueue:
-    """Messages waiting for the sender thread, one thread per process, started on first use
-    (after gunicorn has forked its workers)."""
+    """Work that sends mail, done by one sender thread per process after the response; the
+    thread starts on first use (after gunicorn has forked its workers)."""
 
     def __init__(self):
         self._queue: queue.Queue = queue.Queue()
@@ -113,29 +105,38 @@ class MailQueue:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def put(self, app, message: EmailMessage) -> None:
+    def put(self, job: Callable[[], None]) -> None:
+        """Run `job` in the sender thread, in a context of the current app (with the current
+        request's address, for links when BASE_URL is not set)."""
+        app = current_app._get_current_object()
+        base_url = request.host_url if has_request_context() else None
         with self._lock:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
                 self._thread.start()
-        self._queue.put((app, message))
+        self._queue.put((app, base_url, job))
 
     def _run(self) -> None:
         while True:
-            app, message = self._queue.get()
+            app, base_url, job = self._queue.get()
             try:
-                with app.app_context():
-                    deliver(message)
+                context = (
+                    app.test_request_context("/", base_url=base_url)
+                    if base_url
+                    else app.app_context()
+                )
+                with context:
+                    job()
             except MailError:
-                pass  # deliver() has logged it, with the domain only
+                pass  # send_mail() has logged it, with the domain only
             except Exception:
-                log.exception("mail to %s could not be sent", _masked(message["To"]))
+                log.exception("a job of the mail sender failed")
             finally:
                 self._queue.task_done()
 
     def wait(self, timeout: float) -> bool:
-        """Wait until every queued message is sent or has failed; False on timeout."""
+        """Wait until every queued job is done or has failed; False on timeout."""
         deadline = time.monotonic() + timeout
         while self._queue.unfinished_tasks:
             if time.monotonic() >= deadline:

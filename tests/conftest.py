@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from judging import create_app
 from judging.extensions import db
+from judging.mail import outgoing
 from judging.models import Award, Base, Evaluation, JuryMember, Score, User, utcnow
 from judging.passwords import Passwords
 from judging.services.seeding import read_shortlist, seed_shortlist
@@ -199,6 +200,7 @@ def emptied_after(app):
     """The app's context for one test; every table emptied at its end."""
     with app.app_context():
         yield app
+        outgoing.wait(timeout=30)  # mail the test's requests queued: sent before tables empty
         db.session.rollback()
         _empty_all_tables()
         db.engine.dispose()

@@ -1,11 +1,11 @@
 """Logging in and out, invitations, password resets, two-factor authentication."""
 
 import time
+from functools import partial
 
 import segno
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from judging.auth import devices
 from judging.auth.access import (
@@ -39,6 +38,7 @@ from judging.auth.forms import (
 from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, limiter
 from judging.forms import render_form
+from judging.mail import outgoing
 from judging.models import User
 from judging.passwords import app_passwords
 from judging.services import two_factor
@@ -47,12 +47,11 @@ from judging.services.accounts import (
     authenticate,
     end_sessions,
     invitation_already_accepted,
-    issue_no_token,
     normalise_email,
     redeem_token,
     usable_token,
 )
-from judging.services.notifications import send_invitation, send_password_reset
+from judging.services.notifications import send_account_link
 
 blueprint = Blueprint("auth", __name__)
 
@@ -220,20 +219,11 @@ def reset_password(token: str):
 @limiter.limit("10 per hour", methods=["POST"])
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the account exists, and
-    takes as long: the same database work either way, and the mail is sent after the response
-    (judging.mail.send_mail_later), so a slow mail server does not tell who has an account."""
+    takes as long: the request only hands the address to the mail sender (judging.mail), which
+    looks the account up, makes the link and sends it after the response."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            select(User).where(User.email == normalise_email(form.email.data), User.active)
-        )
-        if user is None:
-            issue_no_token("reset")
-        elif user.password_hash is None:
-            send_invitation(user, later=True)
-        else:
-            send_password_reset(user, later=True)
-        db.session.commit()
+        outgoing.put(partial(send_account_link, normalise_email(form.email.data)))
         flash(
             "If an account exists for that address, a link to set a new password is on its "
             "way. It works for one hour.",

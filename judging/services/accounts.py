@@ -79,22 +79,6 @@ def issue_token(user: User, purpose: str, lifetime: timedelta) -> str:
     return raw
 
 
-def issue_no_token(purpose: str) -> None:
-    """The work of issue_token for an address with no account (the same UPDATE, matching no
-    row, and a secret made and hashed), so that forgot-password takes as long either way."""
-    db.session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.user_id.is_(None),
-            AccountToken.purpose == purpose,
-            AccountToken.used_at.is_(None),
-        )
-        .values(used_at=utcnow())
-    )
-    _token_hash(secrets.token_urlsafe(32))
-    db.session.flush()
-
-
 def usable_token(raw: str, purpose: str) -> AccountToken:
     """The token behind a link, if it is still good for `purpose`; else AccountError."""
     token = db.session.scalar(

@@ -6,7 +6,7 @@ from flask import current_app
 
 from judging.dates import format_when
 from judging.links import external_url
-from judging.mail import MailError, send_mail, send_mail_later
+from judging.mail import MailError, send_mail
 from judging.models import Award, User
 from judging.services.accounts import issue_token
 
@@ -19,9 +19,8 @@ def invitation_link(user: User) -> str:
     return external_url("auth.accept_invitation", token=token)
 
 
-def send_invitation(user: User, *, awards: Sequence[str] = (), later: bool = False) -> str:
-    """Email `user` an invitation link and return it; `later`: after the response (the mail
-    server's answer is then only logged)."""
+def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
+    """Email `user` an invitation link and return it."""
     link = invitation_link(user)
     hours = int(current_app.config["INVITATION_LIFETIME"].total_seconds() // 3600)
     what = (
@@ -38,7 +37,7 @@ def send_invitation(user: User, *, awards: Sequence[str] = (), later: bool = Fal
         f"The link works once, for {hours} hours. If it has expired, ask the award's "
         f"administrator for a new one.\n{SIGNATURE}"
     )
-    (send_mail_later if later else send_mail)(
+    send_mail(
         user.email,
         "Your invitation to the awards' jury"
         if not user.is_admin
@@ -48,8 +47,8 @@ def send_invitation(user: User, *, awards: Sequence[str] = (), later: bool = Fal
     return link
 
 
-def send_password_reset(user: User, *, later: bool = False) -> str:
-    """Email `user` a link to choose a new password; `later`: after the response."""
+def send_password_reset(user: User) -> str:
+    """Email `user` a link to choose a new password."""
     token = issue_token(user, "reset", current_app.config["RESET_LIFETIME"])
     link = external_url("auth.reset_password", token=token)
     body = (
@@ -59,8 +58,31 @@ def send_password_reset(user: User, *, later: bool = False) -> str:
         f"If you did not ask for this, ignore this message: your password stays as it is.\n"
         f"{SIGNATURE}"
     )
-    (send_mail_later if later else send_mail)(user.email, "Reset your password", body)
+    send_mail(user.email, "Reset your password", body)
     return link
+
+
+def send_account_link(address: str) -> None:
+    """Forgot-password's work, done by the mail sender after the response (mail.outgoing): a
+    reset link to the active account with that (normalised) address, or an invitation link if
+    it has no password yet; nothing for an unknown address. The new link is kept only if the
+    mail server took the message."""
+    from sqlalchemy import select
+
+    from judging.extensions import db
+
+    user = db.session.scalar(select(User).where(User.email == address, User.active))
+    if user is None:
+        return
+    try:
+        if user.password_hash is None:
+            send_invitation(user)
+        else:
+            send_password_reset(user)
+        db.session.commit()
+    except MailError:
+        db.session.rollback()
+        current_app.logger.warning("password reset mail for user %s failed", user.id)
 
 
 def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
