@@ -196,6 +196,17 @@ def _strategy(operation, nominees: dict[str, list[str]], criteria, codes: list[s
                 )
             )
         ] * 3
+    if operation.path.endswith("/recusal"):
+        # Conflicts declared on the juror's own award, not only refused ones: left to chance,
+        # a declaration that succeeds came up about twice in 45 cases, and any change to the
+        # app's memory layout could make it none.
+        strategies[:0] = [
+            st.sampled_from(nominees[SCORING]).flatmap(
+                lambda n: operation.as_strategy(
+                    path_parameters={"award_slug": SCORING, "nominee_slug": n}
+                )
+            )
+        ] * 3
     if operation.method.upper() == "PUT":
         targets = st.tuples(st.sampled_from(nominees[SCORING]), _evaluations(criteria))
         strategies[:0] = [
