@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from judging.extensions import db
+from judging.mail import outgoing
 from judging.models import User, utcnow
 
 from .conftest import PASSWORD, csrf_token, log_in
@@ -62,6 +63,7 @@ def make_stale(client) -> None:
 
 
 def link_from_mail(inbox, kind: str) -> str:
+    assert outgoing.wait(timeout=30)  # forgot-password mails after the response
     [message] = inbox.messages
     body = message.get_payload(decode=True).decode()
     return re.search(rf"https?://[^/\s]+(/{kind}/\S+)", body).group(1)
