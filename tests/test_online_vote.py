@@ -50,23 +50,102 @@ def newest_link(app) -> str:
     return re.search(r"http://\S+/vote/excellence-award/online/\S+", body).group(0)
 
 
-def vote_with(client, link: str, nominee: str = "evikomp"):
+def newest_mail(app) -> str:
+    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+    return message_from_bytes(outbox[-1].read_bytes(), policy=policy.default).get_content()
+
+
+def vote_with(client, link: str, nominee: str = "evikomp", action: str = "confirm"):
+    """Choose, then (with action=confirm) confirm on the check page; the last answer."""
     path = "/" + link.split("/", 3)[3]
-    return client.post(path, data={"nominee": nominee, "csrf_token": csrf_token(client, path)})
+    token = csrf_token(client, "/vote/excellence-award")
+    response = client.post(path, data={"nominee": nominee, "action": "review", "csrf_token": token})
+    if action == "confirm" and response.status_code == 303:
+        response = client.post(
+            path, data={"nominee": nominee, "action": "confirm", "csrf_token": token}
+        )
+    return response
+
+
+def ballots() -> int:
+    return db.session.scalar(select(func.count()).select_from(Ballot))
 
 
 def test_a_verified_address_votes_once(app, client, online):
     assert "Check your inbox" in ask_for_link(client, "Ana.Costa@gmail.com").get_data(as_text=True)
-    response = vote_with(client, newest_link(app))
-    assert response.status_code == 201
-    assert "Your receipt" in response.get_data(as_text=True)
+    link = newest_link(app)
+    response = vote_with(client, link)
+    assert response.status_code == 303
+    assert "/vote/excellence-award/receipt/" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your receipt" in page and "EVIKOMP" in page
 
-    # The same mailbox spelled differently gets a link, but no second ballot.
-    ask_for_link(app.test_client(), "anacosta+again@googlemail.com")
-    again = vote_with(app.test_client(), newest_link(app), "omapu")
+    # A second device holding the same link, mid-ballot when the first voted: refused.
+    late = app.test_client()
+    path = "/" + link.split("/", 3)[3]
+    again = late.post(
+        path,
+        data={"nominee": "omapu", "action": "confirm", "csrf_token": csrf_token(late, path)},
+    )
     assert again.status_code == 409
-    assert "already voted" in again.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert "already been used to vote" in again.get_data(as_text=True)
+    assert ballots() == 1
+
+
+def test_the_online_vote_has_a_check_step(app, client, online):
+    ask_for_link(client, "ana@example.org")
+    link = newest_link(app)
+    response = vote_with(client, link, action="review")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/confirm")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Check your vote" in page and "You are voting for" in page and "EVIKOMP" in page
+    assert ballots() == 0
+
+    path = "/" + link.split("/", 3)[3]
+    token = csrf_token(client, "/vote/excellence-award")
+    change = client.post(path, data={"nominee": "evikomp", "action": "change", "csrf_token": token})
+    assert change.status_code == 303
+    ballot_page = client.get(change.headers["Location"]).get_data(as_text=True)
+    assert 'value="evikomp" required checked' in ballot_page
+    none = client.post(path, data={"action": "review", "csrf_token": token})
+    assert none.status_code == 422 and "Choose one of the nominees" in none.get_data(as_text=True)
+    assert ballots() == 0
+
+
+def test_a_used_link_says_so_at_once_and_offers_the_receipt_check(app, client, online):
+    ask_for_link(client, "ana@example.org")
+    link = newest_link(app)
+    vote_with(client, link)
+    path = "/" + link.split("/", 3)[3]
+    opened = app.test_client().get(path)
+    page = opened.get_data(as_text=True)
+    assert opened.status_code == 409
+    assert "This link has already been used to vote" in page
+    assert 'type="radio"' not in page  # no ballot to fill in for nothing
+    assert 'action="/vote/excellence-award/check"' in page
+
+
+def test_asking_again_after_voting_sends_no_new_link(app, client, online):
+    ask_for_link(client, "ana@example.org")
+    vote_with(client, newest_link(app))
+    outbox = Path(app.instance_path) / "outbox"
+    sent_before = len(list(outbox.glob("*.eml")))
+
+    # The page says the same as to anyone: a third party learns nothing about the address.
+    again = ask_for_link(app.test_client(), "Ana@Example.org")
+    fresh = ask_for_link(app.test_client(), "someone.else@example.org")
+    strip = re.compile(r'name="csrf_token"[^>]*>|<meta name="csrf-token"[^>]*>|nonce="[^"]*"')
+    assert again.status_code == fresh.status_code == 200
+    assert strip.sub("", again.get_data(as_text=True)) == strip.sub(
+        "", fresh.get_data(as_text=True)
+    )
+
+    mails = sorted(outbox.glob("*.eml"))
+    assert len(mails) == sent_before + 2
+    told = message_from_bytes(mails[-2].read_bytes(), policy=policy.default).get_content()
+    assert "already voted" in told and "/online/" not in told
+    assert "/vote/excellence-award/check" in told
+    assert "/vote/excellence-award/online/" in newest_mail(app)  # the other one gets a link
 
 
 def test_tagged_and_capitalised_spellings_of_one_mailbox_vote_once(app, online):
@@ -94,6 +173,8 @@ def test_the_address_is_never_stored(app, client, online):
 def test_a_forged_link_is_refused(app, client, online):
     forged = vote_with(client, "http://x/vote/excellence-award/online/not-a-token")
     assert forged.status_code == 403
+    opened = client.get("/vote/excellence-award/online/not-a-token")
+    assert opened.status_code == 403 and "This link is not valid" in opened.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
 
 

@@ -57,16 +57,22 @@ def test_ballot_page_prefills_the_code_and_lists_the_shortlist(client, codes):
 
 def test_review_confirm_and_receipt(client, codes):
     response = _post(client, codes[0])
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/vote/excellence-award/confirm"
+    assert codes[0] not in response.headers["Location"]
+    response = client.get(response.headers["Location"])
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "You are voting for" in page and "Gaming Club" in page
+    assert response.headers["Cache-Control"] == "no-store"
     assert _ballots() == 0  # confirming is a separate step
 
     response = _post(client, codes[0], action="confirm")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
     ballot = db.session.scalar(select(Ballot))
-    assert ballot.receipt in page
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/vote/excellence-award/receipt/{ballot.receipt}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert ballot.receipt in page and "You voted for <strong>Gaming Club</strong>" in page
     assert f"/vote/excellence-award/check?receipt={ballot.receipt}" in page
 
     again = _post(client, codes[0], nominee="day-centre-sviesa")
@@ -75,10 +81,38 @@ def test_review_confirm_and_receipt(client, codes):
     assert _ballots() == 1
 
 
+def test_reloading_the_receipt_shows_it_again_and_posts_nothing(app, client, codes):
+    _post(client, codes[0])
+    receipt_url = _post(client, codes[0], action="confirm").headers["Location"]
+    receipt = receipt_url.rsplit("/", 1)[1]
+    for _ in range(2):  # a reload: the same receipt, no refusal, no second ballot
+        response = client.get(receipt_url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "Thank you: your vote is recorded" in page and receipt in page
+        assert "already been used" not in page and "Gaming Club" in page
+        assert response.headers["Cache-Control"] == "no-store"
+    assert _ballots() == 1
+
+    # Back from the receipt: the confirmation has nothing left to confirm, so the ballot,
+    # which points to the receipt.
+    back = client.get("/vote/excellence-award/confirm")
+    assert back.status_code == 303 and back.headers["Location"] == "/vote/excellence-award"
+    ballot_page = client.get("/vote/excellence-award").get_data(as_text=True)
+    assert f"/vote/excellence-award/receipt/{receipt}" in ballot_page
+    assert codes[0] not in ballot_page  # the used code is not put back in the form
+
+    # Anyone else with the address learns only what the public check says, not the choice.
+    stranger = app.test_client().get(receipt_url)
+    page = stranger.get_data(as_text=True)
+    assert stranger.status_code == 200 and "Counted." in page and "Gaming Club" not in page
+    assert app.test_client().get("/vote/excellence-award/receipt/NOPE1234").status_code == 404
+
+
 def test_change_goes_back_with_the_choice_kept(client, codes):
     response = _post(client, codes[0], action="change")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f'value="{NOMINEE}" required checked' in page and f'value="{codes[0]}"' in page
     assert _ballots() == 0
 
@@ -255,17 +289,33 @@ def test_api_bad_bodies(client, codes, body):
     assert _ballots() == 0
 
 
-def test_api_needs_the_csrf_header(client, codes):
+def test_the_api_needs_no_session_and_no_csrf_token(app, codes):
+    """A ballot is authorised by its code: an API-only client posts the JSON alone."""
+    bare = app.test_client(use_cookies=False)
     body = {"code": codes[0], "nominee": NOMINEE}
-    response = client.post("/api/v1/awards/excellence-award/ballots", json=body)
+    response = bare.post("/api/v1/awards/excellence-award/ballots", json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["nominee"] == NOMINEE
+    assert "Set-Cookie" not in response.headers
+    again = bare.post("/api/v1/awards/excellence-award/ballots", json=body)
+    assert again.status_code == 409
+    assert _ballots() == 1
+
+
+def test_juror_writes_still_need_the_csrf_token(juror_client):
+    client = juror_client
+    url = "/api/v1/awards/excellence-award/nominees/gaming-club/recusal"
+    response = client.post(url, json={"reason": "I advised them."})
     assert response.status_code == 400
-    assert _ballots() == 0
+    assert "CSRF" in response.get_data(as_text=True)
 
 
 def test_api_is_documented(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/awards/{award_slug}/ballots"]["post"]
     assert {"201", "403", "404", "409", "422"} <= set(operation["responses"])
+    assert "CSRF" not in operation["responses"]["400"]["description"]
+    assert "no session and no CSRF" in operation["description"]
     schema = spec["components"]["schemas"]["BallotIn"]
     assert set(schema["required"]) == {"code", "nominee"}
 

@@ -53,6 +53,11 @@ def index():
 @blueprint.get("/awards/<slug>")
 def award(slug: str):
     """One award: its status and the next step, jurors' progress, conflicts of interest."""
+    return award_page(slug)
+
+
+def award_page(slug: str):
+    """One award: its status and the next step, jurors' progress, conflicts of interest."""
     award = award_or_404(slug)
     return render_template(
         "admin/award.html",
@@ -136,8 +141,16 @@ def award_transition(slug: str, step: str):
     try:
         transition(award, step, actor=current_user)
     except TransitionError as exc:
+        # Refused: the page the step was taken from, with the reason and a status saying so.
         db.session.rollback()
         flash(str(exc), "error")
+        if step in VOTING_STEPS:
+            from judging.admin.voting_views import voting_page
+
+            page, _ = voting_page(slug)
+        else:
+            page = award_page(slug)
+        return page, 409
     else:
         db.session.commit()
         if step == "open_scoring":

@@ -1,12 +1,26 @@
 """The vote, administrator's side: its settings (shortlist, weights, live tally), the ceremony's
 access codes and their printable cards, the ballots and voiding them.
 
-Plain access codes exist only in the response that shows them (and in the printed cards the
-admin posts them back for): they are never stored, never logged, never put in a URL.
+Plain access codes are never stored, never logged, never put in a URL. A batch is derived from
+a random seed with the app's secret key (voting.batch_codes); the seed lives only in the
+administrator's session, so the codes page (a GET after the POST that generates them) shows the
+same batch on a reload, and a reload issues nothing.
 """
 
+import math
+import secrets
+
 import segno
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -23,10 +37,13 @@ from judging.models import Award, Ballot, VotingCredential
 from judging.services import voting
 from judging.services.audit import record_event
 
-# Before voting opens the vote's rules may change; from then on they are fixed.
-SETTINGS_EDITABLE = ("draft", "scoring", "closed")
-BALLOTS_SHOWN = 200
+SETTINGS_EDITABLE = voting.RULES_EDITABLE
+BALLOTS_PER_PAGE = 50
 CARDS_PER_PAGE = 8
+# The weight the form suggests while the vote still counts for nothing (the award's default is
+# 100 % jury, 0 % vote): a vote the ceremony takes part in should count, but how much is the
+# administrator's decision, so it is only pre-filled and counts once saved.
+SUGGESTED_VOTE_WEIGHT = 30
 
 
 class VoteSettingsForm(FlaskForm):
@@ -89,29 +106,50 @@ def _tally_visible(award: Award) -> bool:
 
 
 def _settings_form(award: Award) -> VoteSettingsForm:
+    suggest = award.vote_weight == 0 and award.status in SETTINGS_EDITABLE
+    vote_weight = SUGGESTED_VOTE_WEIGHT if suggest else award.vote_weight
     return VoteSettingsForm(
         shortlist="top" if award.vote_top_n else "all",
         top_n=award.vote_top_n,
         online_vote=award.online_vote,
-        jury_weight=award.jury_weight,
-        vote_weight=award.vote_weight,
+        jury_weight=100 - vote_weight,
+        vote_weight=vote_weight,
     )
+
+
+def _addresses(award: Award) -> dict:
+    """The addresses voters are given: the ballot page and, with an online vote, its page."""
+    ballot = external_url("public.vote", slug=award.slug)
+    found = {"ballot": ballot, "ballot_qr": _qr_svg(ballot, "vote-room-qr")}
+    if award.online_vote:
+        online = external_url("public.online_vote", slug=award.slug)
+        found.update(online=online, online_qr=_qr_svg(online, "vote-room-qr"))
+    return found
+
+
+def _ballot_rows(award: Award) -> dict:
+    """One page of the ballots, newest first, or those whose receipt contains the search."""
+    search = voting.normalise_code(request.args.get("receipt", ""))[:16]
+    query = select(Ballot).where(Ballot.award_id == award.id)
+    if search:
+        query = query.where(Ballot.receipt.contains(search, autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, math.ceil(total / BALLOTS_PER_PAGE))
+    page = request.args.get("page", "1")
+    page = min(max(int(page), 1), pages) if page.isdigit() else 1
+    rows = db.session.scalars(
+        query.order_by(Ballot.id.desc())
+        .limit(BALLOTS_PER_PAGE)
+        .offset((page - 1) * BALLOTS_PER_PAGE)
+    ).all()
+    return {"rows": rows, "total": total, "page": page, "pages": pages, "search": search}
 
 
 def _page(award: Award, *, settings_form=None, codes_form=None, status: int = 200):
     count = voting.tally(award)
     visible = _tally_visible(award)
     nominees = {n.id: n for n in award.nominees}
-    rows = (
-        db.session.execute(
-            select(Ballot)
-            .where(Ballot.award_id == award.id)
-            .order_by(Ballot.id.desc())
-            .limit(BALLOTS_SHOWN)
-        )
-        .scalars()
-        .all()
-    )
+    ballots = _ballot_rows(award)
     shortlisted = voting.shortlist(award)
     ranked = sorted(
         ((n, count["votes"].get(n.slug, 0)) for n in shortlisted),
@@ -134,9 +172,12 @@ def _page(award: Award, *, settings_form=None, codes_form=None, status: int = 20
         tally_visible=visible,
         ranked=ranked if visible else None,
         shortlist_size=len(shortlisted),
-        ballots=rows,
+        ballots=ballots["rows"],
+        ballot_list=ballots,
         nominees=nominees,
-        ballots_shown=BALLOTS_SHOWN,
+        shortlisted=shortlisted,
+        running=sum(1 for n in award.nominees if n.withdrawn_at is None),
+        addresses=_addresses(award),
     ), status
 
 
@@ -160,33 +201,23 @@ def voting_settings(slug: str):
         return _page(award, settings_form=form, status=409)
     if not form.validate_on_submit():
         return _page(award, settings_form=form, status=422)
-    before = {
-        "vote_top_n": award.vote_top_n,
-        "jury_weight": award.jury_weight,
-        "vote_weight": award.vote_weight,
-        "online_vote": award.online_vote,
-    }
-    after = {
-        "vote_top_n": form.top_n.data if form.shortlist.data == "top" else None,
-        "jury_weight": form.jury_weight.data,
-        "vote_weight": form.vote_weight.data,
-        "online_vote": bool(form.online_vote.data),
-    }
-    if before == after:
-        flash("Nothing changed.", "info")
-    else:
-        award.vote_top_n = after["vote_top_n"]
-        award.jury_weight, award.vote_weight = after["jury_weight"], after["vote_weight"]
-        award.online_vote = after["online_vote"]
-        db.session.flush()
-        record_event(
-            "award.vote_settings_changed",
-            f"award:{award.slug}",
-            {"before": before, "after": after},
+    try:
+        changed = voting.set_rules(
+            award,
+            vote_top_n=form.top_n.data if form.shortlist.data == "top" else None,
+            vote_weight=form.vote_weight.data,
+            online_vote=bool(form.online_vote.data),
             actor=current_user,
         )
+    except voting.VoteError as exc:
+        db.session.rollback()
+        form.top_n.errors = [*form.top_n.errors, exc.message]
+        return _page(award, settings_form=form, status=exc.status)
+    if changed:
         db.session.commit()
         flash("The vote's settings are saved.", "success")
+    else:
+        flash("Nothing changed.", "info")
     return redirect(url_for("admin.voting_page", slug=slug))
 
 
@@ -220,21 +251,69 @@ def _no_store(response):
 
 @blueprint.post("/awards/<slug>/voting/codes")
 def voting_codes(slug: str):
-    """Generate N one-time access codes, shown on this response only."""
+    """Generate N one-time access codes, then show them on their own page (a reload of it
+    shows the same batch and issues nothing)."""
     award = award_or_404(slug)
     form = CodesForm()
     if not form.validate_on_submit():
         return _page(award, codes_form=form, status=422)
+    seed, batch = voting.new_batch_seed(), secrets.token_hex(4)
     try:
-        codes = voting.generate_codes(award, form.count.data, actor=current_user)
+        voting.generate_codes(award, form.count.data, actor=current_user, seed=seed)
     except voting.VoteError as exc:
         db.session.rollback()
         form.count.errors.append(exc.message)
         return _page(award, codes_form=form, status=422)
     db.session.commit()
+    session["vote_codes"] = {
+        "award": award.id,
+        "batch": batch,
+        "seed": seed,
+        "count": form.count.data,
+    }
+    return redirect(url_for("admin.voting_batch", slug=slug, batch=batch), 303)
+
+
+def _batch(award: Award, batch: str) -> list[str]:
+    """The codes of a batch this session generated; 404 for any other."""
+    held = session.get("vote_codes") or {}
+    if held.get("award") != award.id or held.get("batch") != batch:
+        abort(
+            404,
+            "This batch of codes is no longer shown: codes are shown only in the session that "
+            "generated them, until it generates another batch. They stay valid.",
+        )
+    return [voting.format_code(c) for c in voting.batch_codes(award, held["seed"], held["count"])]
+
+
+@blueprint.get("/awards/<slug>/voting/codes/<batch>")
+def voting_batch(slug: str, batch: str):
+    """The batch of codes just generated, to print or download."""
+    award = award_or_404(slug)
+    codes = _batch(award, batch)
     return _no_store(
-        render_template("admin/voting.html", award=award, codes=codes, form=EmptyForm())
+        render_template(
+            "admin/voting.html",
+            award=award,
+            codes=codes,
+            batch=batch,
+            form=EmptyForm(),
+            addresses=_addresses(award),
+        )
     )
+
+
+@blueprint.get("/awards/<slug>/voting/codes/<batch>/codes.txt")
+def voting_batch_download(slug: str, batch: str):
+    """The same batch as a text file, one code a line."""
+    award = award_or_404(slug)
+    codes = _batch(award, batch)
+    response = make_response("\n".join(codes) + "\n")
+    response.mimetype = "text/plain"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{award.slug}-codes-{batch}.txt"'
+    )
+    return _no_store(response)
 
 
 def ballot_url(award: Award, code: str) -> str:
@@ -248,9 +327,9 @@ def ballot_url(award: Award, code: str) -> str:
         return f"{base}/vote/{quote(award.slug)}?code={quote(code)}"
 
 
-def _qr_svg(url: str) -> str:
+def _qr_svg(url: str, svgclass: str = "vote-card-qr") -> str:
     return segno.make(url, error="m").svg_inline(
-        omitsize=True, svgclass="vote-card-qr", lineclass=None, border=2
+        omitsize=True, svgclass=svgclass, lineclass=None, border=2
     )
 
 
@@ -291,30 +370,48 @@ def voting_cards(slug: str):
             award=award,
             pages=pages,
             refused=len(wanted) - len(codes),
+            address=external_url("public.vote", slug=award.slug),
         )
     )
 
 
 @blueprint.post("/awards/<slug>/voting/void")
 def voting_void(slug: str):
-    """Void one ballot, with a reason: it stays listed, marked, and is no longer counted."""
+    """Void one ballot, with a reason, after a confirmation page: it stays listed, marked,
+    and is no longer counted."""
     award = award_or_404(slug)
     form = VoidForm()
     if not form.validate_on_submit():
         flash("Give the reason for voiding the ballot.", "error")
-        return redirect(url_for("admin.voting_page", slug=slug))
+        return _page(award, status=422)
     ballot = db.session.scalar(
         select(Ballot).where(Ballot.id == form.ballot.data, Ballot.award_id == award.id)
     )
     if ballot is None:
         flash("There is no such ballot for this award.", "error")
-        return redirect(url_for("admin.voting_page", slug=slug))
+        return _page(award, status=404)
+    if ballot.voided_at is None and request.form.get("confirmed") != "yes":
+        return render_template(
+            "admin/confirm.html",
+            award=award,
+            title=f"Void ballot {ballot.receipt}",
+            explanation=[
+                f"Reason: {form.reason.data.strip()}",
+                "The ballot stays listed, marked void with this reason, and is no longer "
+                "counted. The voter's receipt check will say it was voided. This cannot be "
+                "undone, and it is recorded in the audit log.",
+            ],
+            danger=True,
+            form=form,
+            hidden={"ballot": ballot.id, "reason": form.reason.data.strip()},
+            back=url_for("admin.voting_page", slug=slug, receipt=ballot.receipt),
+        )
     try:
         voting.void(ballot, reason=form.reason.data.strip(), actor=current_user)
     except voting.VoteError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Ballot {ballot.receipt} is void; it is no longer counted.", "success")
+        return _page(award, status=exc.status if exc.status != 422 else 409)
+    db.session.commit()
+    flash(f"Ballot {ballot.receipt} is void; it is no longer counted.", "success")
     return redirect(url_for("admin.voting_page", slug=slug))

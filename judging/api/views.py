@@ -21,7 +21,7 @@ from judging.api.schemas import (
     RecusalOut,
     ResultsOut,
 )
-from judging.extensions import api, db, limiter, refused
+from judging.extensions import api, csrf, db, limiter, refused
 from judging.lookups import public_award_or_404
 from judging.models import Award, Nominee
 from judging.services import evaluations, publication, voting
@@ -238,12 +238,18 @@ _published_answers: dict[tuple[int, str], bytes] = {}
 @blueprint.alt_response(
     429, schema=ErrorOut, description="Too many refused ballots from this address; wait a minute"
 )
-@_document_write_errors
+@_document(
+    [
+        (400, "The body is not JSON"),
+        (503, "The database is not accepting changes right now; nothing was saved"),
+    ]
+)
 def cast_ballot(data: dict, award_slug: str):
     """Cast one ballot with a card's one-time code; nothing changes when it is refused.
 
-    Anyone may vote: the code is the credential. The answer's receipt lets the voter check
-    later that the ballot was counted.
+    Anyone may vote: the code is the credential, not a cookie, so no session and no CSRF
+    token are needed (an API client posts the JSON body alone). The answer's receipt lets the
+    voter check later that the ballot was counted.
     """
     award = _public_award(award_slug)
     try:
@@ -260,3 +266,8 @@ def cast_ballot(data: dict, award_slug: str):
     receipt = ballot.receipt  # read before the commit expires it: no SELECT to reload it
     db.session.commit()
     return {"receipt": receipt, "nominee": data["nominee"]}
+
+
+# A ballot is authorised by its code, which a forged cross-site request cannot know: CSRF
+# protects what a cookie authorises (the jurors' writes above), not this.
+csrf.exempt(cast_ballot)

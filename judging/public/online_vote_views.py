@@ -1,6 +1,17 @@
-"""The online public vote: an address is verified by a link, then casts one ballot."""
+"""The online public vote: an address is verified by a link, then casts one ballot.
 
-from flask import abort, current_app, render_template, request
+The same steps as the card ballot: choose, check your vote, confirm, then the receipt at its own
+address (each successful POST redirects to a GET page). A link that has already voted says so as
+soon as it is opened, and offers the receipt check.
+
+Asking for a link again after having voted sends no new usable link: the mail says that this
+address has already voted and how to check the ballot. The page answers exactly the same
+("check your inbox") whether the address has voted or not, and whether it exists or not, so
+someone typing another person's address learns nothing; only the mailbox's owner learns, by
+mail, that it has voted.
+"""
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length
@@ -11,6 +22,7 @@ from judging.lookups import public_award_or_404
 from judging.mail import MailError, send_mail
 from judging.models import Award
 from judging.public.views import blueprint
+from judging.public.vote_views import PENDING, to_receipt
 from judging.services import voting
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' voting application."
@@ -48,17 +60,9 @@ def online_vote(slug: str):
     open_ = voting.voting_is_open(award)
     if open_ and form.validate_on_submit():
         if not form.website.data:  # a person: send the link; a bot gets the same page
-            token = voting.verification_token(award, form.email.data)
-            link = external_url("public.online_ballot", slug=slug, token=token)
             try:
                 send_mail(
-                    form.email.data,
-                    f"Your vote: {award.title}",
-                    (
-                        f"Here is your link to vote in “{award.title}”. It works for one ballot, "
-                        f"within 24 hours:\n\n  {link}\n\nIf you did not ask for it, ignore this "
-                        f"message.\n{SIGNATURE}"
-                    ),
+                    form.email.data, f"Your vote: {award.title}", _mail(award, form.email.data)
                 )
             except MailError:
                 current_app.logger.warning("the voting link could not be sent")
@@ -73,44 +77,134 @@ def online_vote(slug: str):
     )
 
 
+def _mail(award: Award, address: str) -> str:
+    """A link to the ballot; for an address that has already voted, no link but how to check."""
+    if voting.ballot_of_credential(award, voting.address_hash(address)) is not None:
+        check = external_url("public.vote_check", slug=award.slug)
+        return (
+            f"This address has already voted in “{award.title}”: each address votes once, so "
+            f"no new link is sent.\n\nTo check that your ballot is counted, enter the receipt "
+            f"you were shown after voting here:\n\n  {check}\n\nIf you did not vote, or did "
+            f"not ask for a link, please tell the organisers.\n{SIGNATURE}"
+        )
+    token = voting.verification_token(award, address)
+    link = external_url("public.online_ballot", slug=award.slug, token=token)
+    return (
+        f"Here is your link to vote in “{award.title}”. It works for one ballot, "
+        f"within 24 hours:\n\n  {link}\n\nIf you did not ask for it, ignore this "
+        f"message.\n{SIGNATURE}"
+    )
+
+
 class BallotForm(FlaskForm):
     nominee = StringField("Your choice")
 
 
-@blueprint.route("/vote/<slug>/online/<token>", methods=["GET", "POST"])
-def online_ballot(slug: str, token: str):
-    """The ballot a verified address opens; one ballot per address."""
-    award = _award(slug)
-    form = BallotForm()
-    nominees = voting.shortlist(award)
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            ballot = voting.cast_verified(
-                award,
-                token=token,
-                nominee_slug=form.nominee.data or "",
-                ip=request.remote_addr or "",
-                user_agent=request.user_agent.string,
-            )
-        except voting.VoteError as exc:
-            db.session.rollback()
-            error, status = exc.message, exc.status
-        else:
-            # Found before the commit expires the nominees: after it, each one looked at
-            # would be read again (a query per nominee).
-            nominee = next(n for n in nominees if n.id == ballot.nominee_id)
-            db.session.commit()
-            page = render_template(
-                "public/online_receipt.html", award=award, ballot=ballot, nominee=nominee
-            )
-            return page, 201, {"Cache-Control": "no-store"}
-    return render_template(
+ONLINE_PENDING = PENDING + "_online"
+
+
+def _online_page(award, token, *, step, status=200, **context):
+    page = render_template(
         "public/online_ballot.html",
         award=award,
-        form=form,
-        nominees=nominees,
-        error=error,
-        chosen=form.nominee.data,
+        token=token,
+        step=step,
         open=voting.voting_is_open(award),
-    ), status
+        **context,
+    )
+    return page, status, {"Cache-Control": "no-store"}
+
+
+def _link_state(award: Award, token: str):
+    """The page for a link that cannot vote (bad, expired, used), or None when it can."""
+    try:
+        credential = voting.verified_hash(award, token)
+    except voting.VoteError as exc:
+        return _online_page(award, token, step="invalid", error=exc.message, status=exc.status)
+    if voting.ballot_of_credential(award, credential) is not None:
+        return _online_page(award, token, step="used", status=409)
+    return None
+
+
+@blueprint.route("/vote/<slug>/online/<token>", methods=["GET", "POST"])
+def online_ballot(slug: str, token: str):
+    """The ballot a verified address opens (GET), its check (POST action=review, then GET
+    /confirm) and the vote (action=confirm, then GET the receipt); one ballot per address."""
+    award = _award(slug)
+    form = BallotForm()
+    nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
+    if request.method == "GET" or not form.validate_on_submit():
+        if request.method == "POST":
+            abort(400, "The form has expired. Reload the page and try again.")
+        if refusal := _link_state(award, token):
+            return refusal
+        held = session.get(ONLINE_PENDING) or {}
+        chosen = held.get("nominee") if held.get("token") == token else None
+        return _online_page(
+            award, token, step="choose", form=form, nominees=nominees, chosen=chosen
+        )
+    chosen = (form.nominee.data or "").strip()[:200]
+    action = request.form.get("action", "review")
+    if action == "change":
+        session[ONLINE_PENDING] = {"token": token, "nominee": chosen}
+        return redirect(url_for("public.online_ballot", slug=slug, token=token), 303)
+    if refusal := _link_state(award, token):
+        return refusal
+    if not any(n.slug == chosen for n in nominees):
+        message = (
+            "Choose one of the nominees, then press Vote."
+            if voting.voting_is_open(award)
+            else "The online vote is not open for this award."
+        )
+        status = 422 if voting.voting_is_open(award) else 409
+        return _online_page(
+            award,
+            token,
+            step="choose",
+            form=form,
+            nominees=nominees,
+            chosen=chosen,
+            error=message,
+            status=status,
+        )
+    if action != "confirm":
+        session[ONLINE_PENDING] = {"token": token, "nominee": chosen}
+        return redirect(url_for("public.online_confirm", slug=slug, token=token), 303)
+    try:
+        ballot = voting.cast_verified(
+            award,
+            token=token,
+            nominee_slug=chosen,
+            ip=request.remote_addr or "",
+            user_agent=request.user_agent.string,
+        )
+    except voting.VoteError as exc:
+        db.session.rollback()
+        return _online_page(
+            award,
+            token,
+            step="choose",
+            form=form,
+            nominees=nominees,
+            chosen=chosen,
+            error=exc.message,
+            status=exc.status,
+        )
+    receipt = ballot.receipt
+    db.session.commit()
+    session.pop(ONLINE_PENDING, None)
+    return to_receipt(award, receipt)
+
+
+@blueprint.get("/vote/<slug>/online/<token>/confirm")
+def online_confirm(slug: str, token: str):
+    """Check your vote: the choice waiting in this session, to confirm or change."""
+    award = _award(slug)
+    if refusal := _link_state(award, token):
+        return refusal
+    held = session.get(ONLINE_PENDING) or {}
+    nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
+    nominee = next((n for n in nominees if n.slug == held.get("nominee")), None)
+    if held.get("token") != token or nominee is None:
+        return redirect(url_for("public.online_ballot", slug=slug, token=token), 303)
+    return _online_page(award, token, step="confirm", form=BallotForm(), nominee=nominee)

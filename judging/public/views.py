@@ -8,7 +8,7 @@ from judging.extensions import db
 from judging.lookups import public_award_or_404
 from judging.models import Nominee
 from judging.ranking import METHOD_NAMES
-from judging.services import publication
+from judging.services import publication, voting
 from judging.services import results as results_service
 from judging.services.awards import list_awards_with_counts
 
@@ -29,7 +29,9 @@ def award(slug: str):
     """An award and its nominees, as cards."""
     award = public_award_or_404(slug)
     nominees = [n for n in award.nominees if n.withdrawn_at is None]
-    return render_template("public/award.html", award=award, nominees=nominees)
+    # While voting is open: the ballot's own shortlist (the jury's top N may be fewer).
+    ballot = voting.shortlist(award) if voting.voting_is_open(award) else None
+    return render_template("public/award.html", award=award, nominees=nominees, ballot=ballot)
 
 
 @blueprint.get("/awards/<slug>/nominees/<nominee_slug>")

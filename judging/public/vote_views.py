@@ -2,9 +2,16 @@
 
 No JavaScript: a code and a choice are posted, confirmed on a second page, then cast. A refusal
 keeps the code and the choice, says why, and changes nothing.
+
+Every POST that succeeds answers with a redirect to a GET page (Post/Redirect/Get), so that a
+reload or the Back button never posts again: the choice to confirm is kept in the voter's
+session (never in a URL: it holds the card's code), and the receipt has its own address
+(/vote/<award>/receipt/<receipt>). The receipt page says whom the ballot was for only on the
+device that cast it (its session remembers the receipt); anyone else with the address sees
+what the public check says, counted or void.
 """
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
 from judging.extensions import db, limiter, refused
@@ -21,6 +28,20 @@ UNKNOWN_CODE = "This code is not valid for this award. Check it against your car
 NOT_OPEN = "Voting is not open for this award at the moment. Nothing was recorded."
 NO_CHOICE = "Choose one of the nominees, then press Vote."
 NO_CODE = "Enter the code printed on your card."
+
+
+PENDING = "vote_pending"  # the choice waiting for confirmation: {award, code, nominee}
+RECEIPTS = "vote_receipts"  # the receipts of the ballots cast in this session (the last few)
+
+
+def remember_receipt(receipt: str) -> None:
+    session[RECEIPTS] = [*session.get(RECEIPTS, [])[-9:], receipt]
+
+
+def to_receipt(award: Award, receipt: str):
+    """After a ballot is cast: to its receipt page (303: a reload shows it, and posts nothing)."""
+    remember_receipt(receipt)
+    return redirect(url_for("public.vote_receipt", slug=award.slug, receipt=receipt), 303)
 
 
 def _vote_limit() -> str:
@@ -54,6 +75,15 @@ def _refusal(award: Award, code: str, nominee_slug: str, nominees) -> tuple[str,
     return None
 
 
+def _last_receipt(award: Award) -> str | None:
+    """The receipt of the latest ballot cast for this award from this session, if any."""
+    held = session.get(RECEIPTS)
+    if not held:
+        return None
+    ballot = voting.ballot_by_receipt(award, held[-1])
+    return ballot.receipt if ballot else None
+
+
 def _ballot(award, nominees, *, code="", chosen="", error=None, status=200):
     page = render_template(
         "public/vote.html",
@@ -64,34 +94,42 @@ def _ballot(award, nominees, *, code="", chosen="", error=None, status=200):
         chosen=chosen,
         error=error,
         step="choose",
+        last_receipt=_last_receipt(award),
     )
     return _no_store(current_app.make_response((page, status)))
+
+
+def _pending(award: Award) -> dict:
+    pending = session.get(PENDING) or {}
+    return pending if pending.get("award") == award.id else {}
 
 
 @blueprint.route("/vote/<slug>", methods=["GET", "POST"])
 @limiter.limit(_vote_limit, methods=["POST"], deduct_when=refused)
 def vote(slug: str):
-    """The ballot (GET), its confirmation (POST action=review) and the vote (action=confirm)."""
+    """The ballot (GET), its confirmation (POST action=review, then GET /confirm) and the vote
+    (action=confirm, then GET the receipt)."""
     award = public_award_or_404(slug)
     nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
     if request.method == "GET":
-        code = voting.normalise_code(request.args.get("code", ""))
-        return _ballot(award, nominees, code=voting.format_code(code))
+        pending = _pending(award)
+        code = voting.normalise_code(request.args.get("code", "") or pending.get("code", ""))
+        return _ballot(
+            award, nominees, code=voting.format_code(code), chosen=pending.get("nominee", "")
+        )
 
     code = request.form.get("code", "").strip()[:64]
     chosen = request.form.get("nominee", "").strip()[:200]
     action = request.form.get("action", "review")
     if action == "change":
-        return _ballot(award, nominees, code=code, chosen=chosen)
+        session[PENDING] = {"award": award.id, "code": code, "nominee": chosen}
+        return redirect(url_for("public.vote", slug=slug), 303)
     if refusal := _refusal(award, code, chosen, nominees):
         message, status = refusal
         return _ballot(award, nominees, code=code, chosen=chosen, error=message, status=status)
-    nominee = next(n for n in nominees if n.slug == chosen)
     if action != "confirm":
-        page = render_template(
-            "public/vote.html", award=award, nominee=nominee, code=code, step="confirm"
-        )
-        return _no_store(current_app.make_response(page))
+        session[PENDING] = {"award": award.id, "code": code, "nominee": chosen}
+        return redirect(url_for("public.vote_confirm", slug=slug), 303)
     try:
         ballot = voting.cast(
             award,
@@ -104,9 +142,42 @@ def vote(slug: str):
         db.session.rollback()
         message = USED_CARD if exc.status == 409 and voting.voting_is_open(award) else exc.message
         return _ballot(award, nominees, code=code, chosen=chosen, error=message, status=exc.status)
+    receipt = ballot.receipt
     db.session.commit()
+    session.pop(PENDING, None)
+    return to_receipt(award, receipt)
+
+
+@blueprint.get("/vote/<slug>/confirm")
+def vote_confirm(slug: str):
+    """Check your vote: the choice waiting in this session, to confirm or change."""
+    award = public_award_or_404(slug)
+    pending = _pending(award)
+    nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
+    nominee = next((n for n in nominees if n.slug == pending.get("nominee")), None)
+    if nominee is None:  # nothing waiting (already cast, or another device): the ballot
+        return redirect(url_for("public.vote", slug=slug), 303)
     page = render_template(
-        "public/vote_receipt.html", award=award, nominee=nominee, receipt=ballot.receipt
+        "public/vote.html", award=award, nominee=nominee, code=pending["code"], step="confirm"
+    )
+    return _no_store(current_app.make_response(page))
+
+
+@blueprint.get("/vote/<slug>/receipt/<receipt>")
+def vote_receipt(slug: str, receipt: str):
+    """A ballot's receipt: in full on the device that cast it, else only counted or void."""
+    award = public_award_or_404(slug)
+    ballot = voting.ballot_by_receipt(award, receipt[:32])
+    if ballot is None:
+        abort(404, "No ballot of this award has this receipt.")
+    mine = ballot.receipt in session.get(RECEIPTS, [])
+    nominee = next((n for n in award.nominees if n.id == ballot.nominee_id), None) if mine else None
+    page = render_template(
+        "public/vote_receipt.html",
+        award=award,
+        nominee=nominee,
+        receipt=ballot.receipt,
+        voided=ballot.voided_at is not None,
     )
     return _no_store(current_app.make_response(page))
 

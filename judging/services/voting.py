@@ -48,13 +48,35 @@ def format_code(raw: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-def generate_codes(award: Award, count: int, *, actor: User | None) -> list[str]:
-    """`count` new one-time access codes for the award; the plain codes are returned once."""
+def new_batch_seed() -> str:
+    """A random seed for one batch of codes (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def batch_codes(award: Award, seed: str, count: int) -> list[str]:
+    """The plain codes of one batch, derived from its seed with the app's secret key.
+
+    80 bits of HMAC-SHA256 each: without the secret key, the seed says nothing about the codes.
+    The seed is never stored in the database: only the administrator's session holds it, so
+    that a reload of the codes page shows the same batch again instead of issuing a new one.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    codes = []
+    for i in range(count):
+        digest = hmac.new(key, f"codes:{award.id}:{seed}:{i}".encode(), hashlib.sha256).digest()
+        number = int.from_bytes(digest[:10], "big")  # 80 bits, 5 per character
+        codes.append("".join(CODE_ALPHABET[(number >> (5 * k)) & 31] for k in range(CODE_LENGTH)))
+    return codes
+
+
+def generate_codes(
+    award: Award, count: int, *, actor: User | None, seed: str | None = None
+) -> list[str]:
+    """`count` new one-time access codes for the award; the plain codes are returned once
+    (or again from the same `seed`, which only the caller holds)."""
     if not 1 <= count <= MAX_CODES:
         raise VoteError(f"Ask for between 1 and {MAX_CODES} codes at a time.")
-    codes = [
-        "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)
-    ]
+    codes = batch_codes(award, seed or new_batch_seed(), count)
     db.session.add_all(
         VotingCredential(award_id=award.id, kind="code", secret_hash=keyed_hash(code))
         for code in codes
@@ -71,6 +93,65 @@ def voting_is_open(award: Award) -> bool:
     if award.voting_opens_at and now < award.voting_opens_at:
         return False
     return not (award.voting_closes_at and now >= award.voting_closes_at)
+
+
+# Before voting opens the vote's rules may change; from then on they are fixed.
+RULES_EDITABLE = ("draft", "scoring", "closed")
+
+
+def set_rules(
+    award: Award,
+    *,
+    vote_top_n: int | None,
+    vote_weight: int,
+    online_vote: bool,
+    actor: User | None,
+) -> bool:
+    """Declare the vote's rules (the jury weight is the rest of 100); False if nothing changed.
+
+    Refused once voting has opened, and for a top N larger than the nominees in the running.
+    """
+    if award.status not in RULES_EDITABLE:
+        raise VoteError(
+            "The vote's shortlist and weights are fixed once voting has opened: "
+            "they were declared in advance.",
+            409,
+        )
+    if not 0 <= vote_weight <= 100:
+        raise VoteError("The vote weight is a percentage, from 0 to 100.")
+    running = sum(1 for n in award.nominees if n.withdrawn_at is None)
+    if vote_top_n is not None and not 1 <= vote_top_n <= running:
+        raise VoteError(
+            f"Top {vote_top_n}: the award has only {running} nominees in the running. "
+            f"Choose N from 1 to {running}, or all nominees."
+            if vote_top_n > running
+            else "N is at least 1."
+        )
+    before = {
+        "vote_top_n": award.vote_top_n,
+        "jury_weight": award.jury_weight,
+        "vote_weight": award.vote_weight,
+        "online_vote": award.online_vote,
+    }
+    after = {
+        "vote_top_n": vote_top_n,
+        "jury_weight": 100 - vote_weight,
+        "vote_weight": vote_weight,
+        "online_vote": bool(online_vote),
+    }
+    if before == after:
+        return False
+    award.vote_top_n = after["vote_top_n"]
+    award.jury_weight, award.vote_weight = after["jury_weight"], after["vote_weight"]
+    award.online_vote = after["online_vote"]
+    db.session.flush()
+    record_event(
+        "award.vote_settings_changed",
+        f"award:{award.slug}",
+        {"before": before, "after": after},
+        actor=actor,
+    )
+    return True
 
 
 def shortlist(award: Award) -> list[Nominee]:
@@ -147,6 +228,15 @@ def _record(
     if ballot_id is None:
         raise VoteError(used, 409)
     return db.session.get(Ballot, ballot_id)
+
+
+def ballot_of_credential(award: Award, secret_hash: str) -> Ballot | None:
+    """The ballot cast with a credential (a code's or an address's keyed hash), if any."""
+    return db.session.scalar(
+        select(Ballot)
+        .join(VotingCredential, VotingCredential.id == Ballot.credential_id)
+        .where(VotingCredential.award_id == award.id, VotingCredential.secret_hash == secret_hash)
+    )
 
 
 def ballot_by_receipt(award: Award, receipt: str) -> Ballot | None:
@@ -230,27 +320,36 @@ def _serializer():
 def verification_token(award: Award, address: str) -> str:
     """A signed, expiring link token naming the award and the address's keyed hash only: the
     address itself is never stored, and is not in the link."""
-    return _serializer().dumps(
-        {"a": award.id, "h": keyed_hash(f"email:{normalise_email(address)}")}
-    )
+    return _serializer().dumps({"a": award.id, "h": address_hash(address)})
 
 
-def cast_verified(
-    award: Award, *, token: str, nominee_slug: str, ip: str = "", user_agent: str = ""
-) -> Ballot:
-    """The ballot of a verified address; the link works for one ballot, within 24 hours."""
+def address_hash(address: str) -> str:
+    return keyed_hash(f"email:{normalise_email(address)}")
+
+
+def verified_hash(award: Award, token: str) -> str:
+    """The keyed hash of the address a link was sent to; a bad, expired or foreign link is
+    refused with the reason."""
     from itsdangerous import BadSignature, SignatureExpired
 
-    if not (voting_is_open(award) and award.online_vote):
-        raise VoteError("The online vote is not open for this award.", 409)
     try:
         data = _serializer().loads(token, max_age=VERIFICATION_SECONDS)
     except SignatureExpired:
         raise VoteError("This link has expired. Ask for a new one.", 403) from None
     except BadSignature:
         raise VoteError("This link is not valid. Check that you copied all of it.", 403) from None
-    if data.get("a") != award.id:
+    if not isinstance(data, dict) or data.get("a") != award.id or "h" not in data:
         raise VoteError("This link is for another award.", 403)
+    return data["h"]
+
+
+def cast_verified(
+    award: Award, *, token: str, nominee_slug: str, ip: str = "", user_agent: str = ""
+) -> Ballot:
+    """The ballot of a verified address; the link works for one ballot, within 24 hours."""
+    if not (voting_is_open(award) and award.online_vote):
+        raise VoteError("The online vote is not open for this award.", 409)
+    data = {"h": verified_hash(award, token)}
     nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
     if nominee is None:
         raise VoteError("Choose one of the nominees on the ballot.")
