@@ -165,6 +165,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/vote/<slug>/online"): NOWHERE,
     ("GET", "/vote/<slug>/online/<token>"): NOWHERE,
     ("POST", "/vote/<slug>/online/<token>"): NOWHERE,
+    ("GET", "/vote/<slug>/online/<token>/confirm"): NOWHERE,
     ("GET", "/admin/audit"): ADMINS,
     ("POST", "/admin/awards/<slug>/publish"): form_post(ADMINS),
     # Setting up awards and their criteria.
@@ -224,11 +225,17 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/admin/awards/<slug>/voting"): ADMINS,
     ("POST", "/admin/awards/<slug>/voting/settings"): form_post(ADMINS),
     ("POST", "/admin/awards/<slug>/voting/live-tally"): ADMIN_ACTION,
-    # With a count: the page of the new codes.
-    ("POST", "/admin/awards/<slug>/voting/codes"): ADMINS,
+    # With a count: on to the page of the new codes, which only the session that made them sees.
+    ("POST", "/admin/awards/<slug>/voting/codes"): ADMIN_ACTION,
+    ("GET", "/admin/awards/<slug>/voting/codes/<batch>"): {**ADMINS, "admin": NOT_FOUND},
+    ("GET", "/admin/awards/<slug>/voting/codes/<batch>/codes.txt"): {
+        **ADMINS,
+        "admin": NOT_FOUND,
+    },
     # No codes posted: nothing to print.
     ("POST", "/admin/awards/<slug>/voting/cards"): form_post(ADMINS),
-    ("POST", "/admin/awards/<slug>/voting/void"): ADMIN_ACTION,
+    # Ballot 1 does not exist: said on the page, with a 404.
+    ("POST", "/admin/awards/<slug>/voting/void"): {**ADMINS, "admin": NOT_FOUND},
     # The vote: anyone with a card's code votes; while the jury scores, voting is not open.
     ("GET", "/vote/<slug>"): EVERYONE,
     ("POST", "/vote/<slug>"): outcomes(
@@ -239,6 +246,9 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         admin=CONFLICT,
     ),
     ("GET", "/vote/<slug>/check"): EVERYONE,
+    # Nothing waiting to be confirmed: back to the ballot. No ballot has this receipt: 404.
+    ("GET", "/vote/<slug>/confirm"): dict.fromkeys(PERSONAS, REDIRECT),
+    ("GET", "/vote/<slug>/receipt/<receipt>"): NOWHERE,
     ("POST", "/api/v1/awards/<award_slug>/ballots"): outcomes(
         anonymous=CONFLICT,
         juror=CONFLICT,
@@ -333,6 +343,8 @@ URL_VALUES = {
     "nominee_slug": "gaming-club",
     "step": "close_scoring",
     "token": "not-a-real-token-0123456789",
+    "batch": "0a1b2c3d",
+    "receipt": "ABCDEF123456",
     "filename": "css/app.css",
     "fmt": "csv",
     "direction": "down",

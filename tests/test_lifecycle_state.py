@@ -23,7 +23,7 @@ from collections import Counter
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -44,6 +44,7 @@ from tests.conftest import PASSWORD_HASH, SHORTLIST, _empty_all_tables, csrf_tok
 
 EXAMPLES = int(os.environ.get("LIFECYCLE_EXAMPLES", "20"))
 STEPS = int(os.environ.get("LIFECYCLE_STEPS", "30"))
+LIFECYCLE_SEED = int(os.environ.get("LIFECYCLE_SEED", "1"))
 JURORS, NOMINEES, CODES = 2, 3, 4
 SLUG = "lifecycle-award"
 
@@ -93,6 +94,9 @@ def _seed() -> tuple[Award, list[User], User]:
     return award, people[1:], people[0]
 
 
+# A fixed seed: derandomized, Hypothesis would seed from this class's source, so that any edit
+# of it (issue 15 changed two expected statuses) draws another run, which may miss a step.
+@seed(LIFECYCLE_SEED)
 class AwardLifecycle(RuleBasedStateMachine):
     app = None  # set by the test
     seen: ClassVar[Counter] = Counter()  # (rule, outcome) over the whole run: how deep it went
@@ -170,8 +174,9 @@ class AwardLifecycle(RuleBasedStateMachine):
             f"/admin/awards/{SLUG}/{step}",
             data={"csrf_token": self.admin.token, "confirmed": "yes"},
         )
-        assert response.status_code == 302
         legal = self.status in sources
+        # Taken: on to the next page; refused: 409, with the reason on the page.
+        assert response.status_code == (302 if legal else 409)
         self.seen[step, "legal" if legal else "refused"] += 1
         if legal:
             self.status = target
@@ -270,7 +275,7 @@ class AwardLifecycle(RuleBasedStateMachine):
         elif card in self.used:
             expected = 409
         else:
-            expected = 200
+            expected = 303  # cast: on to the receipt's own page
             self.used.add(card)
             self.ballots[self.nominees[nominee]] += 1
         assert response.status_code == expected
@@ -395,4 +400,4 @@ def test_the_award_lifecycle_keeps_its_invariants(lifecycle_app):
     for step in [*MOVES, "publish"]:
         assert seen[step, "legal"] and seen[step, "refused"], (step, seen)
     assert {("save", 200), ("save", 409), ("save", 422), ("save", 403)} <= set(seen)
-    assert {("vote", 200), ("vote", 403), ("vote", 409), ("recuse", 201)} <= set(seen)
+    assert {("vote", 303), ("vote", 403), ("vote", 409), ("recuse", 201)} <= set(seen)

@@ -53,7 +53,8 @@ VOTE_PAGE = 2  # the printed card's ballot page: the award and its nominees
 # The card's form, confirmed: the card is checked (2 reads), then cast as above; the receipt
 # page reads the award and the chosen nominee again after the commit.
 VOTE_CONFIRM = 10
-ONLINE_BALLOT_PAGE = 2
+# The award, its nominees, and whether the link has already voted (said at once, issue 15).
+ONLINE_BALLOT_PAGE = 3
 # The address's credential is inserted (or found), then the ballot as above. It was 21 and 47
 # at the two sizes: after the commit, finding the chosen nominee re-read every nominee before it.
 ONLINE_BALLOT_CAST = 9
@@ -270,7 +271,11 @@ def test_ballots(app, seeded_award, make_user, queries):
 
     def online_cast(client):
         url = online_link()
-        form = {"nominee": last_choice(seeded_award), "csrf_token": csrf_token(client, url)}
+        form = {
+            "nominee": last_choice(seeded_award),
+            "action": "confirm",
+            "csrf_token": csrf_token(client, url),
+        }
         return lambda: client.post(url, data=form)
 
     pages = {
