@@ -212,11 +212,13 @@ def test_a_step_the_award_is_not_ready_for_is_refused(admin_client, seeded_award
     db.session.commit()
     count = len(events(""))
     response = step(admin_client, refused)
-    assert response.status_code == 302 and response.location == PAGE
+    # Refused: 409, not a redirect as if it had been taken; the reason on the award's page.
+    assert response.status_code == 409
     assert status_of(seeded_award) == status
     assert len(events("")) == count
     target = "closed" if refused == "close_scoring" else "scoring"
-    assert f"it cannot go to {target} from there" in text_of(admin_client.get(PAGE))
+    assert f"it cannot go to {target} from there" in text_of(response)
+    assert "Next step" in text_of(response)
 
 
 def test_a_step_without_the_csrf_token_changes_nothing(admin_client, seeded_award):

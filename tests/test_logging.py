@@ -212,6 +212,8 @@ def test_logs_are_json_with_request_ids_and_hold_no_secret(tmp_path):
         csrf_tokens.add(token)
         ballot = {"code": codes[0], "nominee": data["nominee"], "action": "confirm"}
         answer = voter.open(f"/vote/{slug}", form={**ballot, "csrf_token": token})
+        assert answer.status == 303 and "/receipt/" in answer.headers["Location"]
+        answer = voter.open(answer.headers["Location"])  # the receipt's own page
         assert answer.status == 200 and "receipt" in answer.body.lower()
         answer = voter.open(
             f"/api/v1/awards/{slug}/ballots",
