@@ -231,6 +231,7 @@ def test_voiding_needs_a_reason_is_audited_and_the_ballot_stays_listed(admin_cli
     assert asked.status_code == 200
     assert f"Void ballot {target.receipt}?" in page and "Reason: Card lost" in page
     assert 'name="confirmed" value="yes"' in page and 'name="reason" value="Card lost"' in page
+    assert f"Yes, void ballot {target.receipt}</button>" in page
     assert voting.tally(fresh(scored))["counted"] == 3 and not events("ballot.voided")
 
     response = post(

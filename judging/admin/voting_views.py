@@ -403,6 +403,7 @@ def voting_void(slug: str):
             ],
             danger=True,
             form=form,
+            confirm_label=f"Yes, void ballot {ballot.receipt}",
             hidden={"ballot": ballot.id, "reason": form.reason.data.strip()},
             back=url_for("admin.voting_page", slug=slug, receipt=ballot.receipt),
         )
