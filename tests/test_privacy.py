@@ -193,7 +193,14 @@ def test_a_juror_downloads_their_own_data_and_nobody_elses(
     make_evaluation(gaming, other, {"impact": 2}, submitted=True, comment="THE OTHER'S SECRET")
     assert log_in(client, juror).status_code == 302
     url = f"/jury/awards/{award.slug}/nominees/{omapu.slug}/recusal"
-    client.post(url, data={"reason": "I advised them.", "csrf_token": csrf_token(client, "/jury/")})
+    client.post(
+        url,
+        data={
+            "reason": "I advised them.",
+            "step": "confirmed",  # the confirmation page's "Yes, declare the conflict"
+            "csrf_token": csrf_token(client, "/jury/"),
+        },
+    )
     juror.totp_secret = "JBSWY3DPEHPK3PXPSECRET"
     db.session.commit()
 
