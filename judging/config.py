@@ -4,6 +4,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,38 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the app cannot run without, or cannot read; the message names it."""
+
+
+def base_url(development: bool) -> str | None:
+    """BASE_URL, the only source of the links in emails: required in production, where taking
+    them from the request's Host header would let anyone have a reset link mailed that points
+    to their own server. Without it, development (`make run`) links to http://127.0.0.1:5000."""
+    url = os.environ.get("BASE_URL", "").strip().rstrip("/")
+    if not url:
+        if development:
+            return None
+        raise ConfigurationError(
+            "BASE_URL is not set. Set it to the public address people use, for example "
+            "BASE_URL=https://awards.example.org: the links in invitation, password-reset and "
+            "voting emails are built from it. (JUDGING_ENV=development, which `make run` "
+            "sets, may leave it out.)"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"BASE_URL={url!r} is not an address such as https://awards.example.org."
+        )
+    return url
+
+
+def trusted_hosts() -> list[str] | None:
+    """TRUSTED_HOSTS: host names requests may carry (comma-separated); others are refused."""
+    hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    return hosts or None
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -54,6 +87,7 @@ def _flag(name: str) -> bool:
 def from_environment(instance_path: str) -> dict:
     """The configuration a deployment controls through environment variables."""
     env = os.environ.get
+    development = env("JUDGING_ENV", "production") == "development"
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         # Keys the audit chain (docs/audit.md); unset: derived from SECRET_KEY.
@@ -62,8 +96,9 @@ def from_environment(instance_path: str) -> dict:
         "REDIS_URL": env("REDIS_URL") or None,
         "SEED_PATH": env("SEED_PATH") or DEFAULTS["SEED_PATH"],
         # development: plain-HTTP cookies and no HSTS, for `make run` on 127.0.0.1.
-        "DEVELOPMENT": env("JUDGING_ENV", "production") == "development",
-        "BASE_URL": env("BASE_URL") or None,
+        "DEVELOPMENT": development,
+        "BASE_URL": base_url(development),
+        "TRUSTED_HOSTS": trusted_hosts(),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES") or 0),
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT") or 25),

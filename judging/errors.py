@@ -6,7 +6,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from markupsafe import escape
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, SecurityError, ServiceUnavailable
 
 from judging.extensions import db
 
@@ -160,6 +160,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if isinstance(exc, SecurityError):  # a Host outside TRUSTED_HOSTS: no URL can be built
+            page = (
+                '<!doctype html><html lang="en"><meta charset="utf-8">'
+                "<title>400 Bad Request · judging</title><h1>Bad Request</h1>"
+                "<p>This site is not served at the address you used.</p></html>"
+            )
+            return page, 400
         if request.path.startswith("/api/"):
             return _api_error(exc)
         heading, description = page_words(exc)

@@ -183,6 +183,7 @@ def make_test_app(database_url: str, instance_path: Path):
             "DEVELOPMENT": True,  # plain-HTTP cookies for the test client and the live server
             "SECRET_KEY": "test-secret-key-not-for-production",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            "BASE_URL": "http://localhost",  # the test client's address: links in mails open
             # Cheap hashing keeps the suite fast; production parameters are tested apart.
             **FAST_ARGON2,
             # Each app gets its own limiter counters.

@@ -26,6 +26,8 @@ _DROPPED_ENV = {
     "SECRET_KEY",
     "AUDIT_KEY",  # the tests verify the chain with the key derived from SECRET
     "TRUSTED_PROXIES",
+    "BASE_URL",
+    "TRUSTED_HOSTS",
     "LOG_FORMAT",
     "LOG_LEVEL",
     "GUNICORN_CMD_ARGS",
@@ -71,6 +73,7 @@ def spawn_gunicorn(
             "SECRET_KEY": SECRET,
             "JUDGING_ENV": "development",  # plain-HTTP cookies on 127.0.0.1
             "JUDGING_INSTANCE_PATH": str(directory / "instance"),
+            "BASE_URL": f"http://127.0.0.1:{port}",  # links in its mails lead back to it
             "LOG_LEVEL": "WARNING",
             **env,
         }

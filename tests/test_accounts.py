@@ -240,7 +240,7 @@ def test_users_create_prints_an_invitation_link(app, runner, seeded_award):
     assert result.exit_code == 0, result.output
     assert "created juror juror@example.org" in result.output
     link = next(line.strip() for line in result.output.splitlines() if "/invitation/" in line)
-    assert link.startswith("http://127.0.0.1:5000/invitation/")
+    assert link.startswith("http://localhost/invitation/")  # the test app's BASE_URL
     user = db.session.scalar(select(User).where(User.email == "juror@example.org"))
     assert user.password_hash is None
     assert db.session.scalar(select(JuryMember.award_id).where(JuryMember.user_id == user.id)) == (

@@ -3,12 +3,13 @@
 import os
 import stat
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from judging import create_app
-from judging.config import database_url, load_secret_key
+from judging.config import ConfigurationError, database_url, load_secret_key
 from judging.extensions import db
 from judging.models import Award
 
@@ -63,10 +64,84 @@ def test_the_app_reads_its_settings_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("BASE_URL", "https://awards.example.org/")
+    monkeypatch.delenv("JUDGING_ENV", raising=False)
     app = create_app(instance_path=str(tmp_path))
+    assert app.config["BASE_URL"] == "https://awards.example.org"
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/judging.sqlite"
     assert app.config["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    """The environment of a deployment: a key and a database, nothing else set."""
+    for name in ("BASE_URL", "TRUSTED_HOSTS", "JUDGING_ENV", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    return monkeypatch
+
+
+def test_production_refuses_to_start_without_base_url(tmp_path, environment):
+    with pytest.raises(ConfigurationError, match="BASE_URL is not set") as refused:
+        create_app(instance_path=str(tmp_path))
+    assert "https://awards.example.org" in str(refused.value)
+
+
+@pytest.mark.parametrize("given", ["awards.example.org", "ftp://x.org", "https://x.org/?a=1"])
+def test_a_base_url_that_is_not_an_address_is_refused_at_start(tmp_path, environment, given):
+    environment.setenv("BASE_URL", given)
+    with pytest.raises(ConfigurationError, match="BASE_URL="):
+        create_app(instance_path=str(tmp_path))
+
+
+def mailed_reset_link(app, host: str) -> str:
+    """Ask for a reset link with a forged Host header; the link the outbox got."""
+    from judging.models import User
+
+    with app.app_context():
+        db.create_all()
+        db.session.add(User(email="ana@example.org", name="Ana", role="juror", password_hash="x"))
+        db.session.commit()
+    client = app.test_client()
+    base = f"http://{host}"
+    page = client.get("/password/forgot", base_url=base).get_data(as_text=True)
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    client.post(
+        "/password/forgot",
+        data={"email": "ana@example.org", "csrf_token": token},
+        base_url=base,
+    )
+    (mail,) = (Path(app.instance_path) / "outbox").glob("*.eml")
+    with app.app_context():
+        db.engine.dispose()
+    return next(w for w in mail.read_text().split() if "/password/reset/" in w)
+
+
+def test_make_run_without_base_url_links_to_127_0_0_1_whatever_the_host(tmp_path, environment):
+    environment.setenv("JUDGING_ENV", "development")
+    app = create_app(instance_path=str(tmp_path))
+    link = mailed_reset_link(app, "evil.example")
+    assert link.startswith("http://127.0.0.1:5000/password/reset/")
+
+
+def test_production_links_come_from_base_url_whatever_the_host(tmp_path, environment):
+    environment.setenv("BASE_URL", "https://awards.example.org")
+    app = create_app(instance_path=str(tmp_path))
+    link = mailed_reset_link(app, "evil.example")
+    assert link.startswith("https://awards.example.org/password/reset/")
+
+
+def test_trusted_hosts_refuse_any_other_host(tmp_path, environment):
+    environment.setenv("BASE_URL", "https://awards.example.org")
+    environment.setenv("TRUSTED_HOSTS", "awards.example.org, 10.0.0.5")
+    app = create_app(instance_path=str(tmp_path))
+    client = app.test_client()
+    assert client.get("/healthz", base_url="https://awards.example.org").status_code == 200
+    assert client.get("/healthz", base_url="http://10.0.0.5").status_code == 200
+    refused = client.get("/login", base_url="https://evil.example")
+    assert refused.status_code == 400
+    assert "not served at the address" in refused.get_data(as_text=True)
 
 
 @pytest.fixture
