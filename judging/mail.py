@@ -37,7 +37,9 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((config["MAIL_SENDER_NAME"], config["MAIL_FROM"]))
     message["To"] = to
-    message["Subject"] = subject
+    # One line, whatever a title held: a line break in a header is refused by the email package
+    # (and would start a new header if it were not). Titles are checked on entry too.
+    message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].rpartition("@")[2] or None)
     message.set_content(body)

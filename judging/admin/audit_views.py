@@ -17,19 +17,23 @@ def audit():
     filters = {key: request.args.get(key, "").strip() for key in ("action", "actor", "subject")}
     query = select(AuditEvent)
     if filters["action"]:
-        query = query.where(AuditEvent.action.startswith(filters["action"]))
+        query = query.where(AuditEvent.action.startswith(filters["action"], autoescape=True))
     if filters["actor"]:
         # Events name people by a pseudonym (older ones by email): match the current names too.
         named = select(User.id).where(
-            User.name.contains(filters["actor"]) | User.email.contains(filters["actor"].lower())
+            User.name.contains(filters["actor"], autoescape=True)
+            | User.email.contains(filters["actor"].lower(), autoescape=True)
         )
         query = query.where(
-            AuditEvent.actor.contains(filters["actor"]) | AuditEvent.actor_id.in_(named)
+            AuditEvent.actor.contains(filters["actor"], autoescape=True)
+            | AuditEvent.actor_id.in_(named)
         )
     if filters["subject"]:
-        query = query.where(AuditEvent.subject.contains(filters["subject"]))
+        query = query.where(AuditEvent.subject.contains(filters["subject"], autoescape=True))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(1, request.args.get("page", 1, type=int))
+    pages = max(1, -(-total // PAGE_SIZE))
+    # Any page number is answered: one past the end shows the last page, not a database error.
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
     events = db.session.scalars(
         query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
@@ -44,7 +48,7 @@ def audit():
         filters=filters,
         page=page,
         total=total,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         chain=chain,
         broken=chain.broken,
         actions=list(actions),

@@ -11,11 +11,15 @@ from wtforms.validators import InputRequired, NumberRange
 from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
+from judging.inputs import DATABASE_INT_MAX
 from judging.lookups import award_or_404
 from judging.models import Award, Nominee, User
 from judging.services import assignment
 from judging.services.assignment import JuryError, NeedsConfirmation
 from judging.services.progress import ReminderError, award_progress, remind_jurors
+
+# An id that the database can hold: a bigger number is refused here, not by the database.
+AN_ID = NumberRange(min=1, max=DATABASE_INT_MAX, message="No such entry.")
 
 
 class AddJurorForm(FlaskForm):
@@ -23,7 +27,7 @@ class AddJurorForm(FlaskForm):
         "Juror",
         coerce=int,
         validate_choice=False,  # the service says why a choice is refused
-        validators=[InputRequired(message="Choose a juror to add.")],
+        validators=[InputRequired(message="Choose a juror to add."), AN_ID],
     )
 
 
@@ -56,8 +60,8 @@ class ModeForm(FlaskForm):
 
 
 class PairForm(FlaskForm):
-    nominee = IntegerField(validators=[InputRequired()])
-    juror = IntegerField(validators=[InputRequired()])
+    nominee = IntegerField(validators=[InputRequired(), AN_ID])
+    juror = IntegerField(validators=[InputRequired(), AN_ID])
     op = RadioField(choices=[SelectChoice("add", "add"), SelectChoice("remove", "remove")])
 
 

@@ -31,6 +31,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from judging.admin.views import blueprint
 from judging.auth.forms import EmptyForm
 from judging.extensions import db
+from judging.inputs import DATABASE_INT_MAX
 from judging.links import external_url
 from judging.lookups import award_or_404
 from judging.models import Award, Ballot, VotingCredential
@@ -95,7 +96,12 @@ class CodesForm(FlaskForm):
 
 
 class VoidForm(FlaskForm):
-    ballot = IntegerField(validators=[InputRequired()])
+    ballot = IntegerField(
+        validators=[
+            InputRequired(),
+            NumberRange(min=1, max=DATABASE_INT_MAX, message="No such ballot."),
+        ]
+    )
     reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
 
 

@@ -4,6 +4,8 @@ from datetime import UTC
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from judging.inputs import DATABASE_INT_MAX
+
 
 class UTCDateTime(fields.AwareDateTime):
     """A stored (naive, UTC) time sent with its offset, so that a browser shows its local time."""
@@ -69,7 +71,7 @@ class EvaluationIn(Schema):
     version = fields.Integer(
         required=True,
         strict=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=DATABASE_INT_MAX),
         metadata={"description": "the version this page last loaded; 0 for a new evaluation"},
     )
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from judging import inputs
 from judging.extensions import db
 from judging.models import ROLES, AccountToken, Award, JuryMember, User, utcnow
 from judging.passwords import Passwords, password_problems
@@ -35,6 +36,8 @@ def create_user(
     email = normalise_email(email)
     if role not in ROLES:
         raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
+    if problem := inputs.text_problem(name):
+        raise AccountError(f"The name {problem}", "name")
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError(f"There is already an account for {email}.", "email")
     user = User(email=email, name=name.strip(), role=role)

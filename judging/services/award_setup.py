@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, func, select
 
+from judging import inputs
 from judging.extensions import db
 from judging.models import AGGREGATION_METHODS, Award, Criterion, Evaluation, Score, User, utcnow
 from judging.services.audit import record_event
@@ -58,6 +59,9 @@ def _plain(value):
 
 def _check_award(values: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
+    for key, multiline in (("title", False), ("description", True)):
+        if problem := inputs.text_problem(values.get(key), multiline=multiline):
+            errors[key] = [f"This {problem}"]
     opens, closes = values.get("scoring_opens_at"), values.get("scoring_closes_at")
     if opens and closes and opens >= closes:
         errors["scoring_closes_at"] = ["Must be after the opening time."]
@@ -152,6 +156,10 @@ def _check_criterion(award: Award, data: CriterionInput, current: Criterion | No
     errors: dict[str, list[str]] = {}
     if not data.name.strip():
         errors["name"] = ["Give the criterion a name."]
+    elif problem := inputs.text_problem(data.name):
+        errors["name"] = [f"This {problem}"]
+    if problem := inputs.text_problem(data.guidance, multiline=True):
+        errors["guidance"] = [f"This {problem}"]
     if not 1 <= data.weight <= 1000:
         errors["weight"] = ["A whole number from 1 to 1000."]
     if not (0 <= data.scale_min < data.scale_max <= 100):

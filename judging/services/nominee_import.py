@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from judging import inputs
 from judging.extensions import db
 from judging.models import Award, Nominee, User
 from judging.services.audit import record_event
@@ -120,11 +121,9 @@ def pasted(text: str) -> ImportSource:
 
 def _rows_of_json(text: str) -> list[tuple[int, object]]:
     try:
-        document = json.loads(text)
+        document = inputs.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportProblem(
-            f"This is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}."
-        ) from None
+        raise ImportProblem(f"This is not valid JSON: {inputs.json_problem(exc)}.") from None
     if isinstance(document, dict) and isinstance(document.get("nominees"), list):
         document = document["nominees"]
     if not isinstance(document, list):

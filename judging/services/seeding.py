@@ -7,6 +7,7 @@ from pathlib import Path
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import exists, func, select
 
+from judging import inputs
 from judging.extensions import db
 from judging.models import (
     SCALE_CEILING,
@@ -26,13 +27,21 @@ SLUG = validate.Regexp(
 
 
 def _text(max_length: int, required: bool = True) -> fields.String:
+    """A one-line text (required), or a longer text that may break lines (optional)."""
     if not required:
-        return fields.String(load_default="", validate=validate.Length(max=max_length))
+        return fields.String(
+            load_default="",
+            validate=[
+                validate.Length(max=max_length),
+                inputs.marshmallow_plain_text(multiline=True),
+            ],
+        )
     return fields.String(
         required=True,
         validate=[
             validate.Length(min=1, error="must not be empty"),
             validate.Length(max=max_length),
+            inputs.marshmallow_plain_text(),
         ],
     )
 
@@ -128,13 +137,13 @@ def read_shortlist(path: str | Path) -> dict:
     """Read and validate a shortlist file; raise SeedError naming every problem found."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = inputs.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SeedError([f"{path}: no such file"]) from None
     except UnicodeDecodeError as exc:
         raise SeedError([f"{path}: not UTF-8 text ({exc.reason})"]) from None
     except json.JSONDecodeError as exc:
-        raise SeedError([f"{path}: line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+        raise SeedError([f"{path}: {inputs.json_problem(exc)}"]) from None
     if not isinstance(raw, dict):
         raise SeedError([f"{path}: expected an object with award, criteria and nominees"])
     try:

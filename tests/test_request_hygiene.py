@@ -1,0 +1,338 @@
+"""Hostile input is answered with a message and changes nothing: forged Host headers, huge or
+deeply nested bodies, out-of-range numbers, invisible and direction-changing characters."""
+
+import html
+import io
+import json
+import re
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from judging.extensions import db
+from judging.models import AuditEvent, Award, Ballot, Nominee, User
+from judging.services.audit import record_event
+from judging.services.seeding import SeedError, read_shortlist
+
+from .conftest import SHORTLIST, csrf_token, log_in
+
+AWARD = "excellence-award"
+BALLOTS = f"/api/v1/awards/{AWARD}/ballots"
+EVIL = "http://evil.example"
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "Award\u202egpj.exe" shows as "Awardexe.jpg"
+
+
+def text_of(response) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def forged_host_token(client, url: str) -> str:
+    """The CSRF token of a session held entirely on the forged host evil.example."""
+    page = client.get(url, base_url=EVIL).get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def post_json(client, url: str, body: str):
+    """A raw JSON body, as an anonymous voter's browser sends it (CSRF token and all)."""
+    headers = {"X-CSRFToken": csrf_token(client, "/")}
+    return client.post(url, data=body, content_type="application/json", headers=headers)
+
+
+def newest_mail(app) -> str:
+    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+    return message_from_bytes(outbox[-1].read_bytes(), policy=policy.default).get_content()
+
+
+@pytest.fixture
+def admin(client, make_user, seeded_award):
+    user = make_user(role="admin", name="Ada Admin")
+    assert log_in(client, user).status_code == 302
+    client.token = csrf_token(client, "/admin/")
+    return client
+
+
+@pytest.fixture
+def voting_award(seeded_award):
+    seeded_award.status, seeded_award.online_vote = "voting", True
+    db.session.commit()
+    return seeded_award
+
+
+# --- Item 2: emailed links never come from the request's Host header ----------------------------
+
+
+def test_a_reset_link_ignores_a_forged_host_header(app, client, make_user, smtp_server):
+    user = make_user(role="juror")
+    token = forged_host_token(client, "/password/forgot")
+    response = client.post(
+        "/password/forgot", data={"email": user.email, "csrf_token": token}, base_url=EVIL
+    )
+    assert response.status_code in (200, 302)
+    body = smtp_server.messages[-1].get_payload(decode=True).decode()
+    assert "evil.example" not in body
+    assert f"{app.config['BASE_URL']}/password/reset/" in body
+
+
+def test_an_online_vote_link_ignores_a_forged_host_header(app, client, voting_award):
+    url = f"/vote/{AWARD}/online"
+    token = forged_host_token(client, url)
+    client.post(url, data={"email": "ana@example.org", "csrf_token": token}, base_url=EVIL)
+    body = newest_mail(app)
+    assert "evil.example" not in body
+    assert f"{app.config['BASE_URL']}/vote/{AWARD}/online/" in body
+
+
+# --- Item 8: input that used to be a 500 --------------------------------------------------------
+
+
+def test_a_json_body_nested_100000_deep_is_a_400(app, client, voting_award):
+    body = '{"code": ' + "[" * 100_000 + "]" * 100_000 + ', "nominee": "evikomp"}'
+    response = post_json(client, BALLOTS, body)
+    assert response.status_code in (400, 413)
+    assert response.is_json and response.json["message"]
+    assert count(Ballot) == 0
+
+
+def test_a_nested_body_within_the_size_limit_is_a_400_naming_the_problem(app, client, voting_award):
+    body = "[" * 30_000 + "]" * 30_000  # 60 kB: under the API's size limit, past Python's stack
+    response = post_json(client, BALLOTS, body)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json["message"]
+    assert count(Ballot) == 0
+
+
+def test_a_number_of_5000_digits_in_an_api_body_is_a_400(app, client, voting_award):
+    body = '{"code": ' + "9" * 5000 + ', "nominee": "evikomp"}'
+    response = post_json(client, BALLOTS, body)
+    assert response.status_code == 400
+    assert "too many digits" in response.json["message"]
+
+
+def test_a_version_beyond_any_integer_column_is_a_422(app, juror_client, award):
+    url = f"/api/v1/awards/{AWARD}/nominees/evikomp/my-evaluation"
+    token = csrf_token(juror_client, f"/jury/awards/{AWARD}/nominees/evikomp")
+    response = juror_client.put(
+        url,
+        json={"scores": {}, "submitted": False, "version": 99999999999999999999999},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 422
+    assert "version" in response.json["errors"]["json"]
+
+
+@pytest.mark.parametrize("page", ["9223372036854775807", "99999999999999999999999", "-5", "x"])
+def test_any_audit_page_number_shows_a_page(app, admin, page):
+    response = admin.get(f"/admin/audit?page={page}")
+    assert response.status_code == 200
+    assert "Audit" in text_of(response)
+
+
+def test_the_audit_filters_match_underscore_and_percent_literally(app, admin):
+    record_event("user.created", "user:1", {}, actor=None)
+    db.session.commit()
+    assert "user.created" in text_of(admin.get("/admin/audit"))
+    for wildcard in ("%25", "_", "user_created"):
+        page = text_of(admin.get(f"/admin/audit?action={wildcard}"))
+        assert "No event matches" in page, wildcard
+        page = text_of(admin.get(f"/admin/audit?subject={wildcard}"))
+        assert "No event matches" in page, wildcard
+    assert "No event matches" not in text_of(admin.get("/admin/audit?action=user."))
+
+
+IMPORT = f"/admin/awards/{AWARD}/nominees/import"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[{"title": ' + b"9" * 5000 + b"}]", "a number with too many digits"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+    ids=["5000-digits", "nested"],
+)
+def test_an_import_with_a_huge_number_or_deep_nesting_says_why(admin, content, message):
+    before = count(Nominee), count(AuditEvent)
+    for data in (
+        {"file": (io.BytesIO(content), "nominees.json")},
+        {"text": content.decode()},
+    ):
+        response = admin.post(
+            IMPORT, data={**data, "csrf_token": admin.token}, content_type="multipart/form-data"
+        )
+        assert response.status_code == 422
+        assert message in text_of(response)
+    assert (count(Nominee), count(AuditEvent)) == before
+
+
+def test_the_seed_file_with_a_huge_number_is_refused_with_its_reason(tmp_path):
+    path = tmp_path / "shortlist.json"
+    path.write_text('{"award": {"slug": "a", "title": "A", "x": ' + "1" * 5000 + "}}")
+    with pytest.raises(SeedError) as refused:
+        read_shortlist(path)
+    assert refused.value.messages == [f"{path}: it holds a number with too many digits"]
+
+
+def test_an_award_title_with_a_line_break_is_refused(app, admin, voting_award):
+    response = admin.post(
+        f"/admin/awards/{AWARD}/settings",
+        data={
+            "title": "Award\r\nBcc: everyone@example.org",
+            "aggregation_method": voting_award.aggregation_method,
+            "quorum": "3",
+            "csrf_token": admin.token,
+        },
+    )
+    assert response.status_code == 422
+    assert "one line" in text_of(response)
+    db.session.expire_all()
+    assert "\n" not in db.session.get(Award, voting_award.id).title
+
+
+def test_a_title_stored_with_a_line_break_before_the_check_still_gets_its_vote_mail(
+    app, client, voting_award
+):
+    voting_award.title = "Award\r\nBcc: everyone@example.org"
+    db.session.commit()
+    url = f"/vote/{AWARD}/online"
+    response = client.post(
+        url, data={"email": "ana@example.org", "csrf_token": csrf_token(client, url)}
+    )
+    assert response.status_code == 200
+    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+    message = message_from_bytes(outbox[-1].read_bytes(), policy=policy.default)
+    assert message["Subject"] == "Your vote: Award Bcc: everyone@example.org"
+    assert message["Bcc"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        (f"/admin/awards/{AWARD}/jury/assignment", {"nominee": "9" * 25, "juror": "1"}),
+        (f"/admin/awards/{AWARD}/jury/assignment", {"nominee": "1", "juror": "9" * 25}),
+        (f"/admin/awards/{AWARD}/jury/add", {"juror": "9" * 25}),
+        (f"/admin/awards/{AWARD}/voting/void", {"ballot": "9" * 25, "reason": "test"}),
+    ],
+    ids=["nominee-id", "juror-id", "add-juror", "ballot-id"],
+)
+def test_an_id_beyond_any_integer_column_is_refused_with_a_message(admin, url, data):
+    before = count(AuditEvent)
+    response = admin.post(url, data={**data, "csrf_token": admin.token})
+    assert response.status_code in (302, 400, 404, 422)
+    assert count(AuditEvent) == before
+
+
+# --- Item 12: invisible and direction-changing characters, one rule everywhere ------------------
+
+
+@pytest.mark.parametrize("char", [RLO, "\u2066", "\u200b", "\x07", "\n"])
+def test_a_nominee_title_with_a_hidden_character_is_refused_in_the_form(admin, char):
+    before = count(Nominee)
+    response = admin.post(
+        f"/admin/awards/{AWARD}/nominees/new",
+        data={
+            "title": f"Repair{char}Café",
+            "organisation": "City of Ghent",
+            "city": "Ghent",
+            "country": "Belgium",
+            "csrf_token": admin.token,
+        },
+    )
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "invisible or text-direction character" in page or "one line" in page
+    assert count(Nominee) == before
+
+
+def test_a_hidden_character_in_an_import_row_is_named_and_nothing_is_imported(admin):
+    rows = (
+        "title,organisation,city,country\nGood,Org,Ghent,Belgium\n"
+        f"Bad{RLO}txt.exe,Org,Lyon,France\n"
+    )
+    before = count(Nominee)
+    response = admin.post(
+        IMPORT, data={"text": rows, "csrf_token": admin.token}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    assert "U+202E" in text_of(response)
+    assert count(Nominee) == before
+
+
+def test_an_award_and_a_criterion_with_a_bidi_override_are_refused(app, admin, seeded_award):
+    response = admin.post(
+        "/admin/awards/new",
+        data={
+            "title": f"Best{RLO}",
+            "aggregation_method": "mean",
+            "quorum": "3",
+            "csrf_token": admin.token,
+        },
+    )
+    assert response.status_code == 422
+    assert "U+202E" in text_of(response)
+    response = admin.post(
+        f"/admin/awards/{AWARD}/criteria",
+        data={
+            "name": f"Impact{RLO}",
+            "weight": "10",
+            "scale_min": "1",
+            "scale_max": "10",
+            "csrf_token": admin.token,
+        },
+    )
+    assert response.status_code == 422
+    assert "U+202E" in text_of(response)
+    assert count(Award) == 1
+
+
+def test_a_person_with_a_bidi_name_is_refused_in_the_form_and_the_cli(app, admin, runner):
+    before = count(User)
+    response = admin.post(
+        "/admin/people/invite",
+        data={
+            "name": f"Eve{RLO}nimda",
+            "email": "eve@example.org",
+            "role": "juror",
+            "csrf_token": admin.token,
+        },
+    )
+    assert response.status_code == 422
+    assert "U+202E" in text_of(response)
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "eve@example.org",
+            "--name",
+            f"Eve{RLO}",
+            "--role",
+            "juror",
+        ]
+    )
+    assert result.exit_code != 0 and "U+202E" in result.output
+    assert count(User) == before
+
+
+def test_the_seed_file_refuses_a_hidden_character_by_entry_and_field(tmp_path):
+    data = json.loads(SHORTLIST.read_text())
+    data["nominees"][2]["title"] += "\u200f"
+    path = tmp_path / "shortlist.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SeedError) as refused:
+        read_shortlist(path)
+    assert "title" in str(refused.value) and "U+200F" in str(refused.value)
+
+
+def test_the_shortlist_and_ordinary_names_pass(tmp_path):
+    assert read_shortlist(SHORTLIST)["nominees"]
+    from judging.inputs import text_problem
+
+    for fine in ("Ana Costa", "Zoë O’Brien", "مهدی\u200cزاده", "東京都", "👩\u200d🔬 lab"):
+        assert text_problem(fine) is None, fine
+    assert text_problem("Line one\nline two", multiline=True) is None
