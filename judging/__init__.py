@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from judging import config, extensions, observability
+from judging import config, extensions, inputs, observability
 from judging.config import PROJECT_ROOT
 from judging.passwords import Passwords
 
@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.extensions["passwords"] = Passwords(app.config)
     # First: its request hooks then see every request, even one a later hook refuses.
     observability.register(app)
+    # Before the CSRF check, which is the first to read a form.
+    inputs.register_body_limits(app)
 
     # Bound by module attribute: the name `api` is also this package's api/ sub-package.
     extensions.db.init_app(app)

@@ -149,6 +149,14 @@ DEFAULTS = {
     "FRESH_LOGIN_WINDOW": timedelta(minutes=10),
     "INVITATION_LIFETIME": timedelta(hours=72),
     "RESET_LIFETIME": timedelta(hours=1),
+    # Request bodies (judging/inputs.py): every request at most just above the nominee import's
+    # 10 MB file; form fields held in memory at most 1 MiB (the nominee import: the whole limit);
+    # JSON API bodies at most 64 KiB, an evaluation's 1 MiB (a comment per criterion, each up to
+    # 10,000 characters of up to 4 bytes). Anything bigger is a 413, read no further.
+    "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    "API_MAX_BODY": 64 * 1024,
+    "EVALUATION_MAX_BODY": 1024 * 1024,
     # A CSRF token lives as long as the session: a juror's page open all day still saves.
     "WTF_CSRF_TIME_LIMIT": None,
     "RATELIMIT_HEADERS_ENABLED": True,

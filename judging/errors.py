@@ -6,7 +6,12 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from markupsafe import escape
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, SecurityError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    RequestEntityTooLarge,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from judging.extensions import db
 
@@ -51,6 +56,21 @@ def _api_error(exc: HTTPException):
             response.headers[name] = value
     response.headers.update(data.get("headers", {}))
     return response
+
+
+def _too_large() -> RequestEntityTooLarge:
+    """413 saying how much is accepted (judging/inputs.py sets the limit per request)."""
+    limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if length is not None and length <= limit and request.max_form_memory_size:
+        limit = request.max_form_memory_size  # the body fits; one form field was too big
+    size = f"{limit // 1024:,} KiB" if limit < 1024 * 1024 else f"{limit / 1024 / 1024:g} MiB"
+    message = (
+        f"This request is larger than this address accepts (at most {size}); nothing was saved."
+    )
+    if not request.path.startswith("/api/"):
+        message += " Go back: what you typed is still in the form; send less at a time."
+    return RequestEntityTooLarge(message)
 
 
 def database_refused(exc: DBAPIError) -> bool:
@@ -167,6 +187,8 @@ def register(app: Flask) -> None:
                 "<p>This site is not served at the address you used.</p></html>"
             )
             return page, 400
+        if isinstance(exc, RequestEntityTooLarge):
+            exc = _too_large()
         if request.path.startswith("/api/"):
             return _api_error(exc)
         heading, description = page_words(exc)

@@ -84,6 +84,76 @@ class JSONTooComplex(json.JSONDecodeError):
         super().__init__(message, "(the whole document)", 0)
 
 
+# Pages whose form holds a whole nominee list (judging/services/nominee_import.py, 10 MB).
+LARGE_FORMS = {"admin.nominee_import_preview", "admin.nominee_import_confirm"}
+LARGE_JSON = {"api.put_my_evaluation"}
+
+
+def _strict_limited_stream():
+    from werkzeug.exceptions import RequestEntityTooLarge
+    from werkzeug.wsgi import LimitedStream
+
+    class StrictLimitedStream(LimitedStream):
+        """werkzeug's stream of a body sent without Content-Length (chunked), which returns the
+        first `limit` bytes of a longer body as if they were all of it: a truncated JSON body or
+        form would be read as a whole one. Here reading past the limit is a 413."""
+
+        def readall(self) -> bytes:
+            data = super().readall()
+            if self.is_exhausted and self._limit_is_max and self._stream.read(1):
+                raise RequestEntityTooLarge()
+            return data
+
+    return StrictLimitedStream
+
+
+def request_class():
+    """Flask's Request, whose body stream refuses to truncate a chunked body at the limit."""
+    from flask import Request
+    from werkzeug.utils import cached_property
+    from werkzeug.wsgi import LimitedStream, get_input_stream
+
+    strict = _strict_limited_stream()
+
+    class StrictRequest(Request):
+        @cached_property
+        def stream(self):
+            stream = get_input_stream(self.environ, max_content_length=self.max_content_length)
+            if isinstance(stream, LimitedStream) and stream._limit_is_max:
+                stream.__class__ = strict
+            return stream
+
+        def _get_file_stream(self, *args, **kwargs):
+            # Kept, so that a body refused halfway through an upload (413) does not leave
+            # its temporary file open: werkzeug closes only the uploads it finished.
+            file = super()._get_file_stream(*args, **kwargs)
+            self.__dict__.setdefault("_spooled", []).append(file)
+            return file
+
+        def close(self) -> None:
+            super().close()
+            for file in self.__dict__.get("_spooled", ()):
+                file.close()
+
+    return StrictRequest
+
+
+def register_body_limits(app) -> None:
+    """Per-request body limits, set before anything reads the body (the CSRF check does)."""
+    from flask import request
+
+    app.request_class = request_class()
+
+    @app.before_request
+    def limit_the_body():
+        if request.endpoint in LARGE_FORMS:
+            request.max_form_memory_size = app.config["MAX_CONTENT_LENGTH"]
+        elif request.endpoint in LARGE_JSON:
+            request.max_content_length = app.config["EVALUATION_MAX_BODY"]
+        elif request.path.startswith("/api/"):
+            request.max_content_length = app.config["API_MAX_BODY"]
+
+
 def loads(text: str | bytes):
     """json.loads, with a too-deep document or a too-long number as a JSONDecodeError."""
     try:

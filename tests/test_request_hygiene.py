@@ -2,6 +2,7 @@
 deeply nested bodies, out-of-range numbers, invisible and direction-changing characters."""
 
 import html
+import http.client
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from judging.services.audit import record_event
 from judging.services.seeding import SeedError, read_shortlist
 
 from .conftest import SHORTLIST, csrf_token, log_in
+from .servers import start_gunicorn
 
 AWARD = "excellence-award"
 BALLOTS = f"/api/v1/awards/{AWARD}/ballots"
@@ -336,3 +338,163 @@ def test_the_shortlist_and_ordinary_names_pass(tmp_path):
     for fine in ("Ana Costa", "Zoë O’Brien", "مهدی\u200cزاده", "東京都", "👩\u200d🔬 lab"):
         assert text_problem(fine) is None, fine
     assert text_problem("Line one\nline two", multiline=True) is None
+
+
+# --- Item 7: request size limits ----------------------------------------------------------------
+
+
+def test_an_api_body_over_64_kib_is_a_413_with_a_json_message(app, client, voting_award):
+    body = json.dumps({"code": "A" * 70_000, "nominee": "evikomp"})
+    response = post_json(client, BALLOTS, body)
+    assert response.status_code == 413
+    assert response.is_json and "at most 64 KiB" in response.json["message"]
+    assert count(Ballot) == 0
+
+
+def test_the_largest_legitimate_evaluation_is_saved(app, juror_client, award):
+    """Every comment full (10,000 characters) of three-byte characters: well over 64 KiB."""
+    criteria = [c.slug for c in award.criteria]
+    body = {
+        "scores": dict.fromkeys(criteria, 5),
+        "criterion_comments": dict.fromkeys(criteria, "評" * 10000),
+        "comment": "評" * 10_000,
+        "submitted": False,
+        "version": 0,
+    }
+    assert len(json.dumps(body, ensure_ascii=False).encode()) > 150_000
+    token = csrf_token(juror_client, f"/jury/awards/{AWARD}/nominees/evikomp")
+    response = juror_client.put(
+        f"/api/v1/awards/{AWARD}/nominees/evikomp/my-evaluation",
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.json["comment"] == "評" * 10_000
+
+
+def multipart(fields: dict[str, str], file_size: int = 0, boundary: str = "b0undary") -> bytes:
+    """A multipart/form-data body: the fields and one file of `file_size` bytes. Built here:
+    the test client would spool a big one to a temporary file it never closes."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    if not file_size:
+        return b"".join(parts) + f"--{boundary}--\r\n".encode()
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + b"x" * file_size
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts)
+
+
+def test_a_page_body_over_the_global_limit_is_a_413_page(app, client):
+    body = multipart({"email": "a@example.org", "csrf_token": csrf_token(client)}, 12 * 2**20)
+    response = client.post(
+        "/login", data=body, content_type="multipart/form-data; boundary=b0undary"
+    )
+    assert response.status_code == 413
+    page = text_of(response)
+    assert "at most 11 MiB" in page and "what you typed is still in the form" in page
+
+
+def test_a_pasted_import_of_two_megabytes_is_previewed_and_imported(admin):
+    summary = "Volunteers mend what neighbours bring. " * 52  # 2,028 characters
+    rows = "".join(f"Project {n},Org {n},Ghent,Belgium,{summary}\n" for n in range(1000))
+    text = "title,organisation,city,country,summary\n" + rows
+    assert len(text) > 2_000_000
+    form = "multipart/form-data; boundary=b0undary"
+    body = multipart({"text": text, "csrf_token": admin.token})
+    response = admin.post(IMPORT, data=body, content_type=form)
+    assert response.status_code == 200, text_of(response)[:300]
+    assert "1000 nominees ready to import" in text_of(response)
+    body = multipart({"text": text, "format": "csv", "csrf_token": admin.token})
+    response = admin.post(f"{IMPORT}/confirm", data=body, content_type=form)
+    assert response.status_code == 302
+    assert count(Nominee) == 13 + 1000
+
+
+@pytest.fixture
+def served(app, database_url, tmp_path, voting_award):
+    """A real gunicorn on the test's database, and a visitor's session (cookie, CSRF token)."""
+    server = start_gunicorn(database_url, tmp_path / "server", workers=1, threads=2)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.url.rsplit(":", 1)[1])
+        connection.request("GET", "/login")
+        response = connection.getresponse()
+        page = response.read().decode()
+        server.cookie = response.getheader("Set-Cookie").split(";")[0]
+        server.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        connection.close()
+        yield server
+    finally:
+        server.stop()
+
+
+def send(server, path: str, headers: dict, chunks=()) -> tuple[int, str]:
+    """A request written by hand: the headers, then the chunks (if any); the answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.url.rsplit(":", 1)[1], timeout=60)
+    connection.putrequest("POST", path)
+    for name, value in {"Cookie": server.cookie, "X-CSRFToken": server.token, **headers}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    try:
+        for chunk in chunks:
+            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if chunks:
+            connection.send(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered and stopped reading: the answer is still there to read
+    response = connection.getresponse()
+    answer = response.status, response.read().decode()
+    connection.close()
+    return answer
+
+
+def test_gunicorn_refuses_a_declared_200_mb_api_body_without_reading_it(served):
+    # Only the headers are sent: the answer comes before any of the 200 MB would be read.
+    status, body = send(
+        served,
+        BALLOTS,
+        {"Content-Type": "application/json", "Content-Length": str(200 * 2**20)},
+    )
+    assert status == 413
+    assert "at most 64 KiB" in json.loads(body)["message"]
+    assert count(Ballot) == 0
+
+
+def test_gunicorn_refuses_a_chunked_api_body_past_64_kib(served):
+    padding = b'"' + b"A" * 100_000 + b'"'
+    chunks = [
+        b'{"nominee": "evikomp", "code": ',
+        *[padding[i : i + 8192] for i in range(0, len(padding), 8192)],
+        b"}",
+    ]
+    status, body = send(
+        served,
+        BALLOTS,
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        chunks,
+    )
+    assert status == 413, body
+    assert "at most 64 KiB" in json.loads(body)["message"]
+    assert count(Ballot) == 0
+
+
+def test_gunicorn_refuses_a_100_mb_form_and_a_chunked_12_mib_one(served):
+    headers = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    status, page = send(served, "/login", {**headers, "Content-Length": str(100 * 2**20)})
+    assert status == 413 and "at most 11 MiB" in page
+    body = multipart({"email": "a@example.org", "csrf_token": served.token}, 12 * 2**20)
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    status, page = send(served, "/login", {**headers, "Transfer-Encoding": "chunked"}, chunks)
+    assert status == 413 and "at most 11 MiB" in page
+    # Form-encoded and chunked: werkzeug alone would read the first 11 MiB as the whole form.
+    body = f"csrf_token={served.token}&email=a%40example.org&password=".encode() + b"x" * 12 * 2**20
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, page = send(served, "/login", {**urlencoded, "Transfer-Encoding": "chunked"}, chunks)
+    assert status == 413 and "at most 11 MiB" in page
