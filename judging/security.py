@@ -1,7 +1,12 @@
 """Response headers that close whole classes of attack, and the client address behind proxies."""
 
+import logging
+import re
+from urllib.parse import urlsplit
+
 from flask import Flask, request
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script anywhere: every script is a file served by the app itself.
@@ -21,7 +26,41 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class RouteNotPath(logging.Filter):
+    """The development server's request lines (`flask run`, logger "werkzeug") name the route
+    pattern, not the raw path: paths and query strings carry invitation and reset tokens,
+    voting links and vote codes. "GET /invitation/Xy12… HTTP/1.1" becomes
+    "GET /invitation/<token> HTTP/1.1"; a path no route matches becomes "(no route)"."""
+
+    TARGET = re.compile(r"([A-Z]+) (\S+) (HTTP/\d(?:\.\d)?)")  # colours may precede it
+
+    def __init__(self, url_map):
+        super().__init__()
+        self.adapter = url_map.bind("localhost")
+
+    def _route(self, match: re.Match) -> str:
+        method, target, version = match.groups()
+        try:
+            rule, _ = self.adapter.match(urlsplit(target).path, method=method, return_rule=True)
+            route = rule.rule
+        except HTTPException:
+            route = "(no route)"
+        return f"{method} {route} {version}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.TARGET.sub(self._route, a) if isinstance(a, str) else a for a in record.args
+            )
+        record.msg = self.TARGET.sub(self._route, str(record.msg))
+        return True
+
+
 def register(app: Flask) -> None:
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RouteNotPath) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RouteNotPath(app.url_map))
+
     if proxies := app.config["TRUSTED_PROXIES"]:
         # Only as many X-Forwarded-* hops as there are proxies we run; the rest is spoofable.
         app.wsgi_app = ProxyFix(
@@ -39,6 +78,10 @@ def register(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if not app.config["DEVELOPMENT"]:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        # A page whose address holds a secret (an invitation or reset token, a voting link)
+        # is never kept either: a shared computer's cache would hand the link on.
+        if request.view_args and "token" in request.view_args:
+            headers["Cache-Control"] = "no-store"
         # Pages of a logged-in person may hold scores: never kept by a browser or proxy.
         if request.endpoint != "static" and current_user.is_authenticated:
             headers["Cache-Control"] = "no-store"

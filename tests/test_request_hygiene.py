@@ -1,11 +1,16 @@
 """Hostile input is answered with a message and changes nothing: forged Host headers, huge or
 deeply nested bodies, out-of-range numbers, invisible and direction-changing characters."""
 
+import contextlib
 import html
 import http.client
 import io
 import json
+import logging
 import re
+import urllib.error
+import urllib.request
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -14,6 +19,7 @@ from sqlalchemy import func, select
 
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Ballot, Nominee, User
+from judging.services import accounts
 from judging.services.audit import record_event
 from judging.services.seeding import SeedError, read_shortlist
 
@@ -498,3 +504,33 @@ def test_gunicorn_refuses_a_100_mb_form_and_a_chunked_12_mib_one(served):
     urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
     status, page = send(served, "/login", {**urlencoded, "Transfer-Encoding": "chunked"}, chunks)
     assert status == 413 and "at most 11 MiB" in page
+
+
+# --- Item 12: secrets in addresses are neither cached nor logged by the development server -----
+
+
+def test_pages_whose_address_holds_a_secret_are_never_cached(app, client, make_user, voting_award):
+    user = make_user(role="juror", invited=True)
+    token = accounts.issue_token(user, "invitation", timedelta(hours=1))
+    db.session.commit()
+    assert client.get(f"/invitation/{token}").status_code == 200
+    for path in (
+        f"/invitation/{token}",
+        "/invitation/not-a-real-token",
+        "/password/reset/not-a-real-token",
+        f"/vote/{AWARD}/online/not-a-real-token",
+    ):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
+
+
+def test_the_development_server_logs_the_route_not_the_token(app, live_server, caplog):
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    secret = "SECRETtoken1234567890"
+    for path in (f"/invitation/{secret}", f"/vote/{AWARD}?code={secret}", f"/nowhere/{secret}"):
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(live_server.url + path).close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("GET /invitation/<token> HTTP/1.1" in line for line in lines), lines
+    assert any("GET /vote/<slug> HTTP/1.1" in line for line in lines), lines
+    assert not any(secret in line for line in lines), lines
