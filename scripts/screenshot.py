@@ -7,6 +7,7 @@ shoots the Excellence Award page, as the README shows it.
 """
 
 import argparse
+import os
 import threading
 
 from playwright.sync_api import sync_playwright
@@ -26,6 +27,8 @@ CHROMIUM_FLAGS = [
 def serve_app() -> str:
     from judging import create_app
 
+    # A local plain-HTTP server, as `make run`'s: no BASE_URL needed, no Secure cookies.
+    os.environ.setdefault("JUDGING_ENV", "development")
     app = create_app()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
