@@ -27,7 +27,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.DEFAULTS)
-    overrides = config.from_environment(app.instance_path) if test_config is None else test_config
+    if test_config is None:
+        overrides = config.from_environment(app.instance_path)
+        config.require_base_url(overrides)  # refuse to start: links would follow the Host
+    else:
+        overrides = test_config
     app.config.from_mapping(overrides)
     # Secure cookies everywhere but on a developer's plain-HTTP 127.0.0.1.
     app.config["SESSION_COOKIE_SECURE"] = overrides.get(

@@ -52,26 +52,30 @@ class ConfigurationError(RuntimeError):
     """A setting the app cannot run without, or cannot read; the message names it."""
 
 
-def base_url(development: bool) -> str | None:
-    """BASE_URL, the only source of the links in emails: required in production, where taking
-    them from the request's Host header would let anyone have a reset link mailed that points
-    to their own server. Without it, development (`make run`) links to http://127.0.0.1:5000."""
+def base_url() -> str | None:
+    """BASE_URL, the only source of the links in emails (checked: an http(s) address)."""
     url = os.environ.get("BASE_URL", "").strip().rstrip("/")
     if not url:
-        if development:
-            return None
-        raise ConfigurationError(
-            "BASE_URL is not set. Set it to the public address people use, for example "
-            "BASE_URL=https://awards.example.org: the links in invitation, password-reset and "
-            "voting emails are built from it. (JUDGING_ENV=development, which `make run` "
-            "sets, may leave it out.)"
-        )
+        return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigurationError(
             f"BASE_URL={url!r} is not an address such as https://awards.example.org."
         )
     return url
+
+
+def require_base_url(settings: dict) -> None:
+    """Production needs BASE_URL: taking links from the request's Host header instead would let
+    anyone have a reset link mailed that points to their own server. Without it, development
+    (`make run`) links to http://127.0.0.1:5000."""
+    if not settings["BASE_URL"] and not settings["DEVELOPMENT"]:
+        raise ConfigurationError(
+            "BASE_URL is not set. Set it to the public address people use, for example "
+            "BASE_URL=https://awards.example.org: the links in invitation, password-reset and "
+            "voting emails are built from it. (JUDGING_ENV=development, which `make run` "
+            "sets, may leave it out.)"
+        )
 
 
 def trusted_hosts() -> list[str] | None:
@@ -87,7 +91,6 @@ def _flag(name: str) -> bool:
 def from_environment(instance_path: str) -> dict:
     """The configuration a deployment controls through environment variables."""
     env = os.environ.get
-    development = env("JUDGING_ENV", "production") == "development"
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         # Keys the audit chain (docs/audit.md); unset: derived from SECRET_KEY.
@@ -96,8 +99,8 @@ def from_environment(instance_path: str) -> dict:
         "REDIS_URL": env("REDIS_URL") or None,
         "SEED_PATH": env("SEED_PATH") or DEFAULTS["SEED_PATH"],
         # development: plain-HTTP cookies and no HSTS, for `make run` on 127.0.0.1.
-        "DEVELOPMENT": development,
-        "BASE_URL": base_url(development),
+        "DEVELOPMENT": env("JUDGING_ENV", "production") == "development",
+        "BASE_URL": base_url(),
         "TRUSTED_HOSTS": trusted_hosts(),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES") or 0),
         "MAIL_SERVER": env("MAIL_SERVER") or None,
