@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from judging.extensions import db
+from judging.mail import outgoing
 from judging.models import AuditEvent, Award, Ballot, Nominee, User
 from judging.services import accounts
 from judging.services.audit import record_event
@@ -82,6 +83,7 @@ def test_a_reset_link_ignores_a_forged_host_header(app, client, make_user, smtp_
         "/password/forgot", data={"email": user.email, "csrf_token": token}, base_url=EVIL
     )
     assert response.status_code in (200, 302)
+    assert outgoing.wait(timeout=30)  # forgot-password mails after the response
     body = smtp_server.messages[-1].get_payload(decode=True).decode()
     assert "evil.example" not in body
     assert f"{app.config['BASE_URL']}/password/reset/" in body
