@@ -191,6 +191,22 @@ def confirm_step(page, question: str, button: str) -> None:
     page.get_by_role("button", name=button).click()
 
 
+def jury_ranking(page):
+    """The leaderboard's ranking by the jury alone ("Ranking: …", or "Jury ranking …" beside a
+    vote)."""
+    return page.get_by_role("region", name=re.compile(r"^(jury )?ranking", re.I)).first
+
+
+@contextmanager
+def phone(browser, who: str, record: Record):
+    """A page on a person's own phone (its own cookies), closed at the end."""
+    context = record.new_context(browser, who, PHONE, is_mobile=True, has_touch=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def score(page, criterion: str, value: int) -> None:
     page.get_by_role("group", name=re.compile(rf"^{criterion}\b")).get_by_role(
         "radio", name=str(value), exact=True
@@ -235,16 +251,19 @@ def test_a_whole_award_from_setup_to_the_published_results(
         codes, ballot_address = print_the_cards(admin_context, admin, live_server, record)
         open_voting(admin, url, slug, record)
 
-        phone = record.new_context(browser, "voter", PHONE, is_mobile=True, has_touch=True)
+        # Each voter on a phone of their own.
         for n, (code, choice) in enumerate(zip(codes, CARD_VOTES, strict=True), start=1):
-            vote_with_a_card(phone, ballot_address, code, choice, n, record, reload=n == 1)
-        vote_online(phone, live_server, smtp_server, record)
+            with phone(browser, f"voter-{n}", record) as page:
+                vote_with_a_card(page, ballot_address, code, choice, n, record, reload=n == 1)
+        with phone(browser, "online-voter", record) as page:
+            vote_online(page, live_server, smtp_server, record)
 
         close_voting(admin, url, slug, record)
         check_the_leaderboard(admin, url, slug, record)
         publish(admin, url, slug, record)
         present(admin, url, slug, record)
-        public_results_agree(phone, url, slug, record)
+        with phone(browser, "visitor", record) as page:
+            public_results_agree(page, url, slug, record)
     finally:
         record.save()
     assert not record.violations, "axe found:\n" + "\n".join(record.violations)
@@ -308,11 +327,6 @@ def invite_the_jury(admin, record: Record) -> None:
 def open_scoring(admin, url: str, slug: str, record: Record) -> None:
     with record.step("open-scoring"):
         admin.goto(f"{url}/admin/awards/{slug}")
-        # An award may need to be made public before the public sees it (or opening scoring
-        # may do it): when the award's page offers it, the administrator does it.
-        make_public = admin.get_by_role("button", name=re.compile(r"^Make (it )?public", re.I))
-        if make_public.count():
-            make_public.click()
         admin.get_by_role("button", name="Open scoring").click()
         confirm_step(admin, "Open scoring?", "Yes, open scoring")
         expect(flash(admin, "Scoring is open: jurors can score.")).to_be_visible()
@@ -345,6 +359,15 @@ def juror_accepts_and_scores(browser, live_server, inbox, name: str, address: st
                 page.get_by_label("Why?").fill(reason)
                 record.shot(page, f"{first_name}-conflict", axe=False)
                 page.get_by_role("button", name="Declare the conflict").click()
+                declared = page.get_by_text(
+                    f"Conflict of interest declared: you will not score “{nominee}”."
+                )
+                # A declaration cannot be undone by the juror: the app may ask to confirm it.
+                confirm = page.get_by_role("button", name="Yes, declare the conflict")
+                expect(declared.or_(confirm)).to_be_visible()
+                if confirm.is_visible():
+                    record.shot(page, f"{first_name}-conflict-confirm")
+                    confirm.click()
                 expect(
                     page.get_by_text(
                         f"Conflict of interest declared: you will not score “{nominee}”."
@@ -388,7 +411,7 @@ def close_scoring(admin, url: str, slug: str, record: Record) -> None:
 
     with record.step("the-jury-ranking"):
         admin.get_by_role("link", name="Leaderboard").click()
-        ranking = admin.get_by_role("region", name=re.compile("ranking", re.I)).first
+        ranking = jury_ranking(admin)
         expect(ranking).to_contain_text(JURY_ORDER[0])
         assert order_in(ranking.inner_text(), JURY_ORDER) == JURY_ORDER
         record.shot(admin, "leaderboard-jury-only")
@@ -451,8 +474,7 @@ def open_voting(admin, url: str, slug: str, record: Record) -> None:
         record.shot(admin, "voting-open")
 
 
-def vote_with_a_card(phone, ballot_address: str, code: str, choice: str, n: int, record, *, reload):
-    page = phone.new_page()
+def vote_with_a_card(page, ballot_address: str, code: str, choice: str, n: int, record, *, reload):
     with record.step(f"card-voter-{n}"):
         page.goto(ballot_address)
         page.get_by_label("Your card's code").fill(code)
@@ -478,18 +500,17 @@ def vote_with_a_card(phone, ballot_address: str, code: str, choice: str, n: int,
         with record.step("the-receipt-survives-a-reload"):
             page.reload()
             expect(thanks).to_be_visible()
+            expect(page.get_by_role("main")).to_contain_text(choice)
             expect(page.get_by_role("alert")).to_have_count(0)
             assert RECEIPT.search(page.get_by_role("main").inner_text()).group(0) == receipt
             record.shot(page, "card-receipt-reloaded", axe=False)
             page.get_by_role("link", name="Check my ballot").click()
             expect(page.get_by_role("status")).to_contain_text("Counted.")
             record.shot(page, "card-ballot-counted")
-    page.close()
 
 
-def vote_online(phone, live_server, inbox, record: Record) -> None:
+def vote_online(page, live_server, inbox, record: Record) -> None:
     address, choice = ONLINE_VOTER
-    page = phone.new_page()
     with record.step("online-voter-asks-for-a-link"):
         page.goto(live_server.url)
         page.get_by_role("link", name=AWARD).click()
@@ -520,7 +541,6 @@ def vote_online(phone, live_server, inbox, record: Record) -> None:
         expect(page.get_by_text(re.compile(r"already (been used|voted)", re.I))).to_be_visible()
         expect(page.get_by_role("radio")).to_have_count(0)
         record.shot(page, "online-link-used")
-    page.close()
 
 
 def close_voting(admin, url: str, slug: str, record: Record) -> None:
@@ -538,11 +558,13 @@ def check_the_leaderboard(admin, url: str, slug: str, record: Record) -> None:
     with record.step("the-leaderboard-shows-the-combined-winner"):
         admin.goto(f"{url}/admin/awards/{slug}")
         admin.get_by_role("link", name="Leaderboard").click()
-        combined = admin.get_by_role("region", name=re.compile("combined", re.I)).first
+        combined = admin.get_by_role("region", name=re.compile(r"^(final|combined)", re.I)).first
         expect(combined).to_contain_text(WINNER)
         record.shot(admin, "leaderboard-combined")
         assert order_in(combined.inner_text(), COMBINED_ORDER) == COMBINED_ORDER
         expect(combined).to_contain_text(WINNER_FINAL)
+        # Beside it, the jury's own ranking: its winner is not the combined winner.
+        assert order_in(jury_ranking(admin).inner_text(), JURY_ORDER) == JURY_ORDER
 
 
 def publish(admin, url: str, slug: str, record: Record) -> None:
@@ -561,7 +583,10 @@ def publish(admin, url: str, slug: str, record: Record) -> None:
 def present(admin, url: str, slug: str, record: Record) -> None:
     with record.step("run-the-presenter"):
         admin.set_viewport_size(PROJECTOR)
-        admin.get_by_role("link", name="Present at the ceremony").click()
+        present = "Present at the ceremony"
+        admin.get_by_role("link", name=present).or_(
+            admin.get_by_role("button", name=present)
+        ).first.click()
         expect(admin.get_by_role("heading", name=AWARD)).to_be_visible()
         record.shot(admin, "presenter-title")
         drumroll = admin.get_by_text("And the winner is…")
@@ -573,13 +598,13 @@ def present(admin, url: str, slug: str, record: Record) -> None:
         admin.keyboard.press("Space")
         expect(admin.get_by_text("Winner", exact=True)).to_be_visible()
         expect(admin.get_by_role("heading", name=WINNER)).to_be_visible()
+        expect(admin.get_by_text(WINNER_FINAL, exact=True)).to_be_visible()
         expect(admin.get_by_role("heading", name=COMBINED_ORDER[1])).to_be_hidden()
         record.shot(admin, "presenter-winner")
         admin.set_viewport_size(DESKTOP)
 
 
-def public_results_agree(phone, url: str, slug: str, record: Record) -> None:
-    page = phone.new_page()
+def public_results_agree(page, url: str, slug: str, record: Record) -> None:
     with record.step("the-public-results-and-the-api-agree"):
         page.goto(f"{url}/awards/{slug}/results")
         main = page.get_by_role("main")
@@ -596,4 +621,3 @@ def public_results_agree(phone, url: str, slug: str, record: Record) -> None:
         assert results["nominees"][0]["rank"] == 1
         assert f"{results['nominees'][0]['score']:.2f}" == WINNER_FINAL
         assert results["vote"]["counted"] == len(CARD_VOTES) + 1
-    page.close()
