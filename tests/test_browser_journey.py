@@ -7,9 +7,12 @@ closes voting, finds the combined winner on the leaderboard, publishes and prese
 public results page and the API name the same winner in the same order.
 
 The scores make the jury's winner lose to the combined ranking: the voters back the jury's
-third. Every step is photographed into test-artifacts/journey/ (NN-step.png; a failed step
-adds NN-step-FAILED.png for every open page), with axe's findings of any impact on each page
-in axe.txt there. The only setup outside the browser is the first administrator's account.
+third. Every step is photographed into test-artifacts/journey/ under the project (NN-step.png,
+emptied at the start of each run; a failed step adds NN-step-FAILED-<whose page>.png for every
+open page and failure.txt), beside axe.txt (axe's findings of any impact on each kind of page,
+all of which fail the test), timings.txt (seconds per step), cards.pdf (the cards as printed)
+and results.json (the API's answer). The only setup outside the browser is the first
+administrator's account.
 """
 
 import json
@@ -68,7 +71,7 @@ CARD_VOTES = ["Repair Café Network", "Repair Café Network", "Green Streets"]
 ONLINE_VOTER = ("vera.voter@example.net", "Repair Café Network")
 # Vote score = 100 × votes ÷ the most votes; final = 70% × jury + 30% × vote:
 # Repair Café 0.7 × 66.67 + 0.3 × 100 = 76.67 beats Green Streets 0.7 × 88.89 + 0.3 × 33.33 =
-# 72.22, then Buddy Line 54.44, Night Bus Pals 31.11, Open Allotments 23.33, Street Library 7.78.
+# 72.22, then Buddy Line 54.4, Night Bus Pals 31.1, Open Allotments 23.3, Street Library 7.8.
 COMBINED_ORDER = [
     "Repair Café Network",
     "Green Streets",
@@ -220,7 +223,8 @@ def score(page, criterion: str, value: int) -> None:
 # printed cards name no ballot address; a reloaded receipt posts the ballot again; the award page
 # has no link to the online vote; the online ballot has no confirmation step and a used link still
 # shows the ballot; the leaderboard has no combined ranking; an award whose voting is closed cannot
-# be published from the browser. Strict: when the journey passes, this mark must go.
+# be published from the browser. axe finds scroll boxes that a keyboard cannot reach (nominee import
+# preview, leaderboard, public results). Strict: when the journey passes, this mark must go.
 @pytest.mark.xfail(
     strict=True,
     reason="issue 15: the vote and publication steps of the journey are not there yet",
@@ -266,6 +270,7 @@ def test_a_whole_award_from_setup_to_the_published_results(
             public_results_agree(page, url, slug, record)
     finally:
         record.save()
+        admin_context.close()
     assert not record.violations, "axe found:\n" + "\n".join(record.violations)
 
 
@@ -596,9 +601,10 @@ def present(admin, url: str, slug: str, record: Record) -> None:
             admin.keyboard.press("Space")
         expect(drumroll).to_be_visible()
         admin.keyboard.press("Space")
-        expect(admin.get_by_text("Winner", exact=True)).to_be_visible()
+        # (The page also holds the whole ranking, hidden, for browsers without JavaScript.)
+        expect(admin.get_by_text("Winner", exact=True).filter(visible=True)).to_be_visible()
         expect(admin.get_by_role("heading", name=WINNER)).to_be_visible()
-        expect(admin.get_by_text(WINNER_FINAL, exact=True)).to_be_visible()
+        expect(admin.get_by_text(WINNER_FINAL, exact=True).filter(visible=True)).to_be_visible()
         expect(admin.get_by_role("heading", name=COMBINED_ORDER[1])).to_be_hidden()
         record.shot(admin, "presenter-winner")
         admin.set_viewport_size(DESKTOP)
