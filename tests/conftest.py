@@ -473,6 +473,7 @@ def live_server(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = server.url  # links in mails and on printed cards lead back to it
     yield server
     server.shutdown()
     thread.join()

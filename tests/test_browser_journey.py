@@ -219,16 +219,6 @@ def score(page, criterion: str, value: int) -> None:
 # --- The journey --------------------------------------------------------------------------------
 
 
-# Today the journey stops where issue 15 asks for changes (branches ui-vote and ui-results): the
-# printed cards name no ballot address; a reloaded receipt posts the ballot again; the award page
-# has no link to the online vote; the online ballot has no confirmation step and a used link still
-# shows the ballot; the leaderboard has no combined ranking; an award whose voting is closed cannot
-# be published from the browser. axe finds scroll boxes a keyboard cannot reach (leaderboard,
-# public results). Strict: when the journey passes, this mark must go.
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: the vote and publication steps of the journey are not there yet",
-)
 def test_a_whole_award_from_setup_to_the_published_results(
     app, browser, live_server, smtp_server, make_user, record
 ):
