@@ -162,6 +162,26 @@ def _evaluations(criteria: dict[str, tuple[int, int]]):
     )
 
 
+def _first_drafts(criteria: dict[str, tuple[int, int]]):
+    """A nominee's first save as the page sends it: in scale, a draft, version 0. Aimed at, so
+    that a successful save never depends on the luck of the draw."""
+    return st.fixed_dictionaries(
+        {
+            "scores": st.fixed_dictionaries(
+                {slug: st.integers(low, high) for slug, (low, high) in criteria.items()}
+            ),
+            "submitted": st.just(False),
+            "version": st.just(0),
+        }
+    )
+
+
+def _halves(slugs: list[str]) -> tuple[list[str], list[str]]:
+    """The nominees the aimed saves go to, and those the aimed conflicts go to: kept apart."""
+    middle = len(slugs) // 2
+    return slugs[:middle], slugs[middle:]
+
+
 def _strategy(operation, nominees: dict[str, list[str]], criteria, codes: list[str]):
     """Generated requests, valid and invalid; many of them aimed at the real awards, nominees,
     criteria and printed codes, which random strings would almost never hit."""
@@ -200,22 +220,26 @@ def _strategy(operation, nominees: dict[str, list[str]], criteria, codes: list[s
         # Conflicts declared on the juror's own award, not only refused ones: left to chance,
         # a declaration that succeeds came up about twice in 45 cases, and any change to the
         # app's memory layout could make it none.
+        # Only on the second half of its nominees: a declared conflict stops every later save
+        # on that nominee, and the PUTs below aim at the first half.
         strategies[:0] = [
-            st.sampled_from(nominees[SCORING]).flatmap(
+            st.sampled_from(_halves(nominees[SCORING])[1]).flatmap(
                 lambda n: operation.as_strategy(
                     path_parameters={"award_slug": SCORING, "nominee_slug": n}
                 )
             )
         ] * 3
     if operation.method.upper() == "PUT":
-        targets = st.tuples(st.sampled_from(nominees[SCORING]), _evaluations(criteria))
-        strategies[:0] = [
-            targets.flatmap(
+        saves = _halves(nominees[SCORING])[0]
+        aimed = [
+            st.tuples(st.sampled_from(saves), bodies).flatmap(
                 lambda t: operation.as_strategy(
                     path_parameters={"award_slug": SCORING, "nominee_slug": t[0]}, body=t[1]
                 )
             )
-        ] * 3
+            for bodies in [_first_drafts(criteria)] + [_evaluations(criteria)] * 3
+        ]
+        strategies[:0] = aimed
     # The aimed strategies first: derandomized generation leans towards the first of one_of.
     return st.one_of(strategies)
 
