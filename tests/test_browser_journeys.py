@@ -158,15 +158,26 @@ def two_tabs(tablet, live_server, juror, make_evaluation, scoring, **first):
     return a, b
 
 
-def test_a_stale_tab_merges_changes_to_different_criteria(
+def test_a_stale_tab_asks_even_when_the_changes_are_to_different_criteria(
     tablet, live_server, juror, make_evaluation, scoring
 ):
     a, b = two_tabs(tablet, live_server, juror, make_evaluation, scoring)
     score(a, "innovation", 8)
     expect_saved(a)
-    score(b, "impact", 2)  # B is stale, but changed another criterion
+    score(b, "impact", 2)  # B is stale, and changed another criterion
+    notice = b.locator("#conflict-notice")
+    expect(notice).to_be_visible()
+    # Nothing is combined behind the juror's back: the saved version is untouched meanwhile.
+    assert stored(juror, "omapu").scores == {"innovation": 8, "impact": 6}
+    # Each side's own change is ticked for them: innovation from A, impact from this page.
+    expect(
+        notice.get_by_label(re.compile(r"^Innovation: keep the one saved elsewhere"))
+    ).to_be_checked()
+    expect(notice.get_by_label(re.compile(r"^Impact: keep yours"))).to_be_checked()
+    check(b, "stale-tab-different-criteria")
+    notice.get_by_role("button", name="Keep the answers chosen").click()
+    expect(notice).to_have_count(0)
     expect_saved(b)
-    expect(b.locator("#conflict-notice")).to_have_count(0)
     expect_scores(b, {"innovation": 8, "impact": 2})
     state = stored(juror, "omapu")
     assert (state.scores, state.version) == ({"innovation": 8, "impact": 2}, 3)

@@ -2,9 +2,9 @@
 //
 // Every change is kept in localStorage first, then sent with PUT to the JSON API; the copy on
 // the device is dropped only once the server has acknowledged that exact content. Failed sends
-// are retried with backoff. A newer version saved elsewhere (409) is never overwritten silently:
-// changes to different answers are merged; where both changed the same answer, both are shown
-// and the juror chooses, answer by answer or whole.
+// are retried with backoff. A newer version saved elsewhere (409) is never overwritten or merged
+// silently: every answer that differs is shown with both values, the side that changed it
+// ticked, and the juror chooses, answer by answer or whole.
 (function () {
   "use strict";
 
@@ -31,7 +31,7 @@
   let backoff = 1000;
   let blocked = false; // a conflict or a closed award: wait for the juror
   // What the server held at versionInput's version, as far as this page knows: the ancestor
-  // against which a newer version saved elsewhere is merged. Null when unknown.
+  // against which a newer version saved elsewhere is compared. Null when unknown.
   let base = null;
 
   // --- Reading and writing the form -------------------------------------------------------
@@ -93,26 +93,28 @@
     return content;
   }
 
-  // Three-way merge: an answer only one side changed takes that side's value; an answer both
-  // changed, differently, is a conflict for the juror. Without a known base, every difference is.
+  // Three-way comparison: every answer that differs between this page and the saved version,
+  // with the side the juror most likely wants ticked for them: the side that changed it (only
+  // one did), or this page's (both did, or the base is unknown). The juror always chooses:
+  // scores are weighed together, so changes to different answers are never combined silently.
   function merge(ancestor, mine, theirs) {
     const a = ancestor ? answers(ancestor) : null;
     const m = answers(mine);
     const t = answers(theirs);
-    const merged = {};
-    const conflicts = [];
+    const same = {};
+    const differs = [];
+    const suggested = {};
     // Text is compared without its surrounding spaces (the server may trim), kept as typed.
     const eq = (x, y) => (typeof x === "string" && typeof y === "string" ? x.trim() === y.trim() : x === y);
     for (const key of Object.keys(m)) {
-      if (eq(m[key], t[key])) merged[key] = m[key];
-      else if (a && eq(m[key], a[key])) merged[key] = t[key];
-      else if (a && eq(t[key], a[key])) merged[key] = m[key];
-      else {
-        merged[key] = m[key];
-        conflicts.push(key);
+      if (eq(m[key], t[key])) {
+        same[key] = m[key];
+        continue;
       }
+      differs.push(key);
+      suggested[key] = a && eq(m[key], a[key]) ? "theirs" : "mine";
     }
-    return { merged: merged, conflicts: conflicts, mine: m, theirs: t };
+    return { same: same, differs: differs, suggested: suggested, mine: m, theirs: t };
   }
 
   function nameOf(key) {
@@ -282,12 +284,10 @@
       form.dataset.submitted = current.submitted ? "true" : "false";
       apply(content);
     };
-    if (!result.conflicts.length) {
-      // Different answers changed on each side: keep both, and save the merge.
-      takeTheirs(fromAnswers(result.merged));
+    if (!result.differs.length) {
+      // The same answers on both sides: nothing to choose, carry on from the saved version.
+      takeTheirs(current);
       keep(collect());
-      say("Merged with the changes saved in another tab or device; saving…");
-      send();
       return;
     }
     blocked = true;
@@ -297,8 +297,9 @@
     panel.setAttribute("role", "alert");
     panel.innerHTML =
       "<h2>This evaluation was changed in another tab or device</h2>" +
-      "<p>Nothing was overwritten. Other changes were combined; these answers were changed on " +
-      "both sides. Choose which to keep for each, or keep one version whole:</p>" +
+      "<p>Nothing was overwritten. These answers differ between this page and the version " +
+      "saved elsewhere. Choose which to keep for each (the side that changed it is ticked), " +
+      "or keep one version whole:</p>" +
       '<div class="table-scroll"><table class="table diff"><thead><tr><th scope="col">Answer</th>' +
       '<th scope="col">Yours (on this page)</th><th scope="col">Saved elsewhere</th></tr></thead>' +
       "<tbody></tbody></table></div>" +
@@ -306,7 +307,7 @@
       '<button type="button" class="button-secondary" data-choice="theirs">Load the saved version</button>' +
       '<button type="button" class="button-secondary" data-choice="mine">Keep mine</button></p>';
     const tbody = panel.querySelector("tbody");
-    result.conflicts.forEach((key, index) => {
+    result.differs.forEach((key, index) => {
       const tr = document.createElement("tr");
       const name = document.createElement("td");
       name.textContent = nameOf(key);
@@ -319,7 +320,7 @@
         input.type = "radio";
         input.name = "keep-" + index;
         input.value = side;
-        input.checked = side === "mine";
+        input.checked = side === result.suggested[key];
         input.setAttribute(
           "aria-label",
           `${nameOf(key)}: keep ${side === "mine" ? "yours" : "the one saved elsewhere"}, ` +
@@ -345,8 +346,8 @@
       send();
     };
     panel.querySelector('[data-choice="chosen"]').addEventListener("click", () => {
-      const chosen = Object.assign({}, result.merged);
-      result.conflicts.forEach((key, index) => {
+      const chosen = Object.assign({}, result.same);
+      result.differs.forEach((key, index) => {
         const side = panel.querySelector(`input[name="keep-${index}"]:checked`).value;
         chosen[key] = result[side][key];
       });
