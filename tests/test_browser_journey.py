@@ -598,7 +598,9 @@ def present(admin, url: str, slug: str, record: Record) -> None:
 
 def public_results_agree(page, url: str, slug: str, record: Record) -> None:
     with record.step("the-public-results-and-the-api-agree"):
-        page.goto(f"{url}/awards/{slug}/results")
+        page.goto(f"{url}/awards/{slug}")  # a nominee finds the results from the award's page
+        page.get_by_role("link", name="See the results").click()
+        expect(page).to_have_url(f"{url}/awards/{slug}/results")
         main = page.get_by_role("main")
         expect(main).to_contain_text(WINNER_FINAL)
         assert order_in(main.inner_text(), COMBINED_ORDER) == COMBINED_ORDER

@@ -235,6 +235,7 @@ def test_publishing_from_the_page_needs_a_fresh_login_and_a_confirmation(app, sc
 
 def test_results_are_public_only_once_published(app, client, scored, logged_in):
     assert client.get("/awards/excellence-award/results").status_code == 404
+    assert "See the results" not in client.get("/awards/excellence-award").get_data(as_text=True)
     assert client.get("/api/v1/awards/excellence-award/results").status_code == 404
     admin, _ = logged_in(role="admin")
     provisional = admin.get("/api/v1/awards/excellence-award/results").json
@@ -254,6 +255,9 @@ def test_results_are_public_only_once_published(app, client, scored, logged_in):
     page = client.get("/awards/excellence-award/results").get_data(as_text=True)
     assert first["title"].replace("’", "&#39;")[:10] in page.replace("’", "&#39;")
     assert f"sha256:{snapshot.digest[:16]}" in page
+    # A nominee or visitor on the award's page finds the results from there.
+    award_page = client.get("/awards/excellence-award").get_data(as_text=True)
+    assert 'href="/awards/excellence-award/results">See the results</a>' in award_page
 
 
 @pytest.fixture
