@@ -150,13 +150,9 @@ def online_ballot(slug: str, token: str):
         return redirect(url_for("public.online_ballot", slug=slug, token=token), 303)
     if refusal := _link_state(award, token):
         return refusal
-    if not any(n.slug == chosen for n in nominees):
-        message = (
-            "Choose one of the nominees, then press Vote."
-            if voting.voting_is_open(award)
-            else "The online vote is not open for this award."
-        )
-        status = 422 if voting.voting_is_open(award) else 409
+
+    def refuse(message: str, status: int):
+        """The ballot again, the choice kept, with why nothing was recorded."""
         return _online_page(
             award,
             token,
@@ -167,6 +163,11 @@ def online_ballot(slug: str, token: str):
             error=message,
             status=status,
         )
+
+    if not any(n.slug == chosen for n in nominees):
+        if voting.voting_is_open(award):
+            return refuse("Choose one of the nominees, then press Vote.", 422)
+        return refuse("The online vote is not open for this award.", 409)
     if action != "confirm":
         session[ONLINE_PENDING] = {"token": token, "nominee": chosen}
         return redirect(url_for("public.online_confirm", slug=slug, token=token), 303)
@@ -180,16 +181,7 @@ def online_ballot(slug: str, token: str):
         )
     except voting.VoteError as exc:
         db.session.rollback()
-        return _online_page(
-            award,
-            token,
-            step="choose",
-            form=form,
-            nominees=nominees,
-            chosen=chosen,
-            error=exc.message,
-            status=exc.status,
-        )
+        return refuse(exc.message, exc.status)
     receipt = ballot.receipt
     db.session.commit()
     session.pop(ONLINE_PENDING, None)
