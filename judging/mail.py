@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 log = logging.getLogger(__name__)
 
@@ -108,27 +108,21 @@ class MailQueue:
         self._pid = 0
 
     def put(self, job: Callable[[], None]) -> None:
-        """Run `job` in the sender thread, in a context of the current app (with the current
-        request's address, for links when BASE_URL is not set)."""
+        """Run `job` in the sender thread, in a context of the current app (links come from
+        BASE_URL: judging/links.py)."""
         app = current_app._get_current_object()
-        base_url = request.host_url if has_request_context() else None
         with self._lock:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
                 self._thread.start()
-        self._queue.put((app, base_url, job))
+        self._queue.put((app, job))
 
     def _run(self) -> None:
         while True:
-            app, base_url, job = self._queue.get()
+            app, job = self._queue.get()
             try:
-                context = (
-                    app.test_request_context("/", base_url=base_url)
-                    if base_url
-                    else app.app_context()
-                )
-                with context:
+                with app.app_context():
                     job()
             except MailError:
                 pass  # send_mail() has logged it, with the domain only
