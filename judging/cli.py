@@ -1,4 +1,5 @@
-"""flask commands: seed, users (and in later issues award, votes, results, audit)."""
+"""flask commands: seed, users, award, votes, results, audit, remind, purge, demo, backup,
+restore. Each calls the same services as the pages."""
 
 import json
 import sys

@@ -1,5 +1,7 @@
-"""The administrators' blueprint: its views live in views.py (awards, people, settings) and
-results_views.py (leaderboard, exports, casting decisions)."""
+"""The administrators' blueprint, created in views.py (the awards overview, people, settings);
+each *_views module below adds one area's routes to it: the audit ledger, setting up awards and
+criteria, the ceremony, the jury, nominees, anonymising jurors, publication, the leaderboard and
+its exports, and the vote."""
 
 from judging.admin import (  # noqa: F401  (register their routes)
     audit_views,

@@ -24,7 +24,6 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from werkzeug.routing import BuildError
 from wtforms import BooleanField, IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -324,13 +323,7 @@ def voting_batch_download(slug: str, batch: str):
 
 def ballot_url(award: Award, code: str) -> str:
     """The ballot page with the code filled in (what a card's QR code leads to)."""
-    try:
-        return external_url("public.vote", slug=award.slug, code=code)
-    except BuildError:  # the voters' pages are not there yet: their agreed address
-        from urllib.parse import quote
-
-        base = external_url("public.home").rstrip("/")
-        return f"{base}/vote/{quote(award.slug)}?code={quote(code)}"
+    return external_url("public.vote", slug=award.slug, code=code)
 
 
 def _qr_svg(url: str, svgclass: str = "vote-card-qr") -> str:
