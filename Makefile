@@ -31,11 +31,12 @@ run: $(INSTALLED)
 	@echo ""
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-## Lint, format check and the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set),
-## in two processes (one per core), each test module whole in one of them.
+## Lint, format check, type check and the whole test suite (PostgreSQL too when
+## TEST_DATABASE_URL is set), in two processes (one per core), each test module whole in one.
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile
 
 ## Benchmarks (minutes, not seconds): figures go to bench/out/.
@@ -69,4 +70,4 @@ screenshot: $(INSTALLED)
 	$(BIN)/python scripts/screenshot.py docs/award-page.png
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

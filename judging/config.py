@@ -4,6 +4,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +118,7 @@ def from_environment(instance_path: str) -> dict:
     }
 
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     # hide_parameters: a database error's message never carries an email or a hash into a log.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "API_TITLE": "judging",

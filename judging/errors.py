@@ -13,7 +13,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
-from judging.extensions import db
+from judging.extensions import db, login_manager
 
 # Said when the database is down, restarting, read-only (a failover replica) or full. The
 # juror's page keeps every change in the browser (static/js/evaluation.js) and resends it.
@@ -37,6 +37,12 @@ _SQLITE_REFUSALS = (
 _REFUSAL_STATES = {"25006", "53100", "53200", "53300", "57P01", "57P02", "57P03"}
 
 
+def _code(exc: HTTPException) -> int:
+    """The status: Flask hands an error handler only HTTP exceptions that have one."""
+    assert exc.code is not None
+    return exc.code
+
+
 def _api_error(exc: HTTPException):
     """{"code", "status", "message"} and, for bad input, "errors" naming each offending field."""
     data = getattr(exc, "data", None) or {}
@@ -47,10 +53,10 @@ def _api_error(exc: HTTPException):
     }
     if errors := data.get("errors") or data.get("messages"):
         payload["errors"] = errors
-    if exc.code >= 500:  # support finds the log line by it (judging/observability.py)
+    if _code(exc) >= 500:  # support finds the log line by it (judging/observability.py)
         payload["request_id"] = g.get("request_id")
     response = jsonify(payload)
-    response.status_code = exc.code
+    response.status_code = _code(exc)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -93,7 +99,7 @@ def _refused_answer(exc: DBAPIError):
     user = g.get("_login_user")
     state = inspect(user, raiseerr=False) if user is not None else None
     if user is None or (state is not None and state.expired_attributes):
-        g._login_user = current_app.login_manager.anonymous_user()
+        g._login_user = login_manager.anonymous_user()
     error = ServiceUnavailable(DATABASE_REFUSED_PAGE)
     headers = {"Retry-After": "30"}
     if request.path.startswith("/api/"):
@@ -153,7 +159,7 @@ PAGE_WORDS = {
 
 def page_words(exc: HTTPException) -> tuple[str, str]:
     """(heading, sentence) for the error page: the view's own description when it gave one."""
-    heading, default = PAGE_WORDS.get(exc.code, (exc.name, exc.description))
+    heading, default = PAGE_WORDS.get(_code(exc), (exc.name, exc.description or ""))
     description = exc.description
     if not description or description == type(exc).description:
         description = default
@@ -193,7 +199,7 @@ def register(app: Flask) -> None:
             return _api_error(exc)
         heading, description = page_words(exc)
         page = render_template("error.html", error=exc, heading=heading, description=description)
-        response = current_app.make_response((page, exc.code))
+        response = current_app.make_response((page, _code(exc)))
         for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429
             if name.lower() != "content-type":
                 response.headers[name] = value

@@ -27,7 +27,7 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X}" + (f" {name}" if name else "")
 
 
-def text_problem(value: str, *, multiline: bool = False) -> str | None:
+def text_problem(value: object, *, multiline: bool = False) -> str | None:
     """Why `value` may not be stored as shown text, or None when it is fine.
 
     Refused: control characters (line breaks and tabs too, unless `multiline`), invisible

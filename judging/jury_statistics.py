@@ -17,8 +17,8 @@ EPSILON = 1e-9  # float noise, not a difference
 class JurorStats:
     juror: Juror
     evaluations: int
-    mean_total: float | None
-    severity: float | None  # mean of (own total - panel's mean total) on the nominees evaluated
+    mean_total: float
+    severity: float  # mean of (own total - panel's mean total) on the nominees evaluated
     outlier: bool = False
 
 

@@ -54,6 +54,7 @@ def send_mail(to: str, subject: str, body: str) -> None:
         _write_to_outbox(message)
         return
     try:
+        smtp: smtplib.SMTP
         if config["MAIL_USE_SSL"]:
             smtp = smtplib.SMTP_SSL(
                 config["MAIL_SERVER"],
@@ -110,7 +111,7 @@ class MailQueue:
     def put(self, job: Callable[[], None]) -> None:
         """Run `job` in the sender thread, in a context of the current app (links come from
         BASE_URL: judging/links.py)."""
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
         with self._lock:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._pid = os.getpid()

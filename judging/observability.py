@@ -69,7 +69,7 @@ class JsonFormatter(logging.Formatter):
         for field in REQUEST_FIELDS:
             if hasattr(record, field):
                 entry[field] = getattr(record, field)
-        if record.exc_info:
+        if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
             entry["traceback"] = "".join(traceback.format_exception(*record.exc_info))
         return json.dumps(entry, default=str)
@@ -154,7 +154,7 @@ def register(app: Flask) -> None:
     """Request ids in and out, and one log line per request."""
     configure_logging(app)
     # An instance attribute wins over Flask.log_exception, which would log the raw path.
-    app.log_exception = _log_exception
+    app.log_exception = _log_exception  # type: ignore[method-assign]
 
     @app.before_request
     def start_clock():

@@ -177,7 +177,11 @@ def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
             # A juror who cannot tell nominees apart (or scored one) adds no information.
             z[nominee].append((total - mu) / sd if sd > EPSILON else 0.0)
     return {
-        nominee: (min(100.0, max(0.0, 50 + 10 * _mean(z[nominee]))) if z[nominee] else None)
+        nominee: (
+            min(100.0, max(0.0, 50 + 10 * (sum(z[nominee]) / len(z[nominee]))))
+            if z[nominee]
+            else None
+        )
         for nominee in totals
     }
 
@@ -359,18 +363,19 @@ class Placement(NamedTuple):
 
 def _order(
     score: dict[str, float | None],
-    tie_keys: dict[str, tuple[float, ...]],
+    tie_keys: Mapping[str, tuple[float, ...]],
     casting: list[CastingDecision],
 ) -> list[Placement]:
     """Sort by score, break ties by the rules, apply casting decisions, and number the ranks.
 
     Ranks are shared by nominees still tied after every rule (1, 2, 2, 4).
     """
-    scored = sorted((n for n in score if score[n] is not None), key=lambda n: (-score[n], n))
+    known = {n: s for n, s in score.items() if s is not None}
+    scored = sorted(known, key=lambda n: (-known[n], n))
     unscored = sorted(n for n in score if score[n] is None)
     decided_by: dict[str, str] = {}
     groups: list[list[str]] = []
-    for run in _runs(scored, score):
+    for run in _runs(scored, known):
         groups.extend(_break_ties(run, tie_keys, 0, decided_by))
 
     decisions = {frozenset(d.order): d for d in casting}

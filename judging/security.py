@@ -63,7 +63,7 @@ def register(app: Flask) -> None:
 
     if proxies := app.config["TRUSTED_PROXIES"]:
         # Only as many X-Forwarded-* hops as there are proxies we run; the rest is spoofable.
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
         )
 

@@ -146,6 +146,7 @@ def jury_add(slug: str):
         return _page(award, add_form=form, status=422)
     except IntegrityError:  # added by someone else in the meantime
         db.session.rollback()
+        assert user is not None  # add_juror ran
         flash(f"{user.name} is already on this jury.", "info")
         return _back(award)
     db.session.commit()
@@ -279,6 +280,7 @@ def jury_assignment(slug: str):
             )
     except NeedsConfirmation as exc:
         db.session.rollback()
+        assert nominee is not None and juror is not None  # unassign_juror ran
         action = url_for("admin.jury_assignment", slug=award.slug)
         confirm = _confirmation(
             exc.message,
@@ -295,6 +297,7 @@ def jury_assignment(slug: str):
         return _back(award)  # to the top, where the message is
     except IntegrityError:  # the same pair added by someone else in the meantime
         db.session.rollback()
+        assert nominee is not None and juror is not None  # assign_juror ran
         flash(f"{juror.name} is already assigned to “{nominee.title}”.", "info")
         return _back(award)
     db.session.commit()

@@ -1,6 +1,7 @@
 """The leaderboard: the provisional or final ranking, every method side by side, exports."""
 
 import json
+from typing import cast
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -57,7 +58,7 @@ def leaderboard(slug: str):
         ),
         severity=charts.severity(
             [
-                (jurors.get(j.juror, str(j.juror)), j.severity or 0.0, j.outlier)
+                (jurors.get(cast(int, j.juror), str(j.juror)), j.severity or 0.0, j.outlier)
                 for j in result.jurors
             ]
         ),
@@ -69,14 +70,14 @@ def _placement_notes(result: ranking.Ranking) -> dict[str, str]:
     such a run is "ahead on median", the others "behind on median" (or the rule that split
     them); an order set by an administrator is "placed by a casting decision"."""
     notes = {}
-    previous = None
+    previous: float | None = None  # the score of the last nominee with one
     for r in result.results:
         if r.decided_by == "casting":
             notes[r.nominee] = "placed by a casting decision"
         elif r.decided_by != "score" and r.score is not None:
-            level = previous is not None and round(previous.score * 1e6) == round(r.score * 1e6)
+            level = previous is not None and round(previous * 1e6) == round(r.score * 1e6)
             notes[r.nominee] = f"{'behind' if level else 'ahead'} on {r.decided_by}"
-        previous = r if r.score is not None else previous
+        previous = r.score if r.score is not None else previous
     return notes
 
 

@@ -154,6 +154,7 @@ def award_transition(slug: str, step: str):
     else:
         db.session.commit()
         if step == "open_scoring":
+            assert jury is not None  # read above for this step
             sent, failed = notify_jury(award, "scoring_opened")
             flash(f"Scoring is open: jurors can score. {_told(sent, jury)}", "success")
             if failed:

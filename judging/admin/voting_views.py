@@ -138,10 +138,10 @@ def _ballot_rows(award: Award) -> dict:
     query = select(Ballot).where(Ballot.award_id == award.id)
     if search:
         query = query.where(Ballot.receipt.contains(search, autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, math.ceil(total / BALLOTS_PER_PAGE))
-    page = request.args.get("page", "1")
-    page = min(max(int(page), 1), pages) if page.isdigit() else 1
+    asked = request.args.get("page", "1")
+    page = min(max(int(asked), 1), pages) if asked.isdigit() else 1
     rows = db.session.scalars(
         query.order_by(Ballot.id.desc())
         .limit(BALLOTS_PER_PAGE)

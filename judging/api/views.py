@@ -233,6 +233,7 @@ def get_results(award_slug: str):
         found = publication.provisional_results(award, viewer=current_user)
         if found is None:
             abort(404, message="The results of this award are not published yet.")
+        assert found is not None  # abort raised (flask_smorest is untyped)
         return {**found[0], "provisional": True}
     key = (snapshot.id, snapshot.digest)
     if key not in _published_answers:

@@ -30,7 +30,7 @@ def account_key(email: str) -> str:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="judging.device-cookie")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="judging.device-cookie")
 
 
 def trusted_device(email: str) -> str | None:

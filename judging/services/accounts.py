@@ -137,7 +137,7 @@ def authenticate(email: str, password: str, passwords: Passwords) -> User | None
     """The active user with this email and password, or None, taking as long either way."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     ok = passwords.verify(user.password_hash if user else None, password)
-    if not (ok and user and user.active):
+    if not (ok and user and user.active and user.password_hash):  # verify: never without one
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
@@ -177,9 +177,9 @@ def reactivate(user: User, *, actor: User) -> None:
 
 
 def _active_admins() -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(User).where(User.role == "admin", User.active)
-    )
+    ).scalar_one()
 
 
 def change_role(user: User, role: str, *, actor: User) -> None:

@@ -6,9 +6,9 @@ the jury page calls, which read and write the database and record every change i
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 
 from judging.extensions import db
 from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
@@ -20,7 +20,7 @@ from judging.services.audit import record_event
 class AssignmentImpossible(ValueError):
     """Some nominee has fewer than k jurors free to judge it (the others declared a conflict)."""
 
-    def __init__(self, k: int, short: dict[Hashable, int]):
+    def __init__(self, k: int, short: dict[Any, int]):
         self.k = k
         self.short = short  # nominee -> how many jurors could judge it
         listed = ", ".join(f"{nominee!r} ({free})" for nominee, free in short.items())
@@ -284,10 +284,14 @@ def remove_juror(award: Award, user: User, *, actor: User, confirmed: bool = Fal
             f"{user.name} has {_work(submitted, drafts)} for this award. Taken off the jury, "
             "they no longer see the award; their evaluations are kept, not deleted."
         )
-    removed = db.session.execute(
-        delete(Assignment).where(
-            Assignment.juror_id == user.id, Assignment.nominee_id.in_(_award_nominee_ids(award))
-        )
+    removed = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            delete(Assignment).where(
+                Assignment.juror_id == user.id,
+                Assignment.nominee_id.in_(_award_nominee_ids(award)),
+            )
+        ),
     ).rowcount
     db.session.execute(
         delete(JuryMember).where(JuryMember.award_id == award.id, JuryMember.user_id == user.id)
@@ -342,11 +346,11 @@ def _unassigned_work(award: Award) -> int:
         .exists()
     )
     members = select(JuryMember.user_id).where(JuryMember.award_id == award.id)
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Evaluation)
         .where(Evaluation.award_id == award.id, Evaluation.juror_id.in_(members), ~assigned)
-    )
+    ).scalar_one()
 
 
 def set_assignment_mode(award: Award, mode: str, *, actor: User, confirmed: bool = False) -> bool:
@@ -435,9 +439,9 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
             [n.id for n in nominees],
             jurors,
             k,
-            [tuple(p) for p in recused],
+            [(j, n) for j, n in recused],
             sorted(existing),
-            fixed=[tuple(p) for p in begun],
+            fixed=[(j, n) for j, n in begun],
         )
     except AssignmentImpossible as exc:
         titles = {n.id: n.title for n in nominees}

@@ -21,11 +21,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from judging.extensions import db
 from judging.models import AuditEvent, User, utcnow
@@ -140,6 +141,7 @@ def record_event(action: str, subject: str, payload: dict, *, actor: User | None
     """Append a keyed event to the ledger, chained to the latest one."""
     _serialise_writers()
     kept = _kept_checkpoint()
+    columns: list[ColumnElement[Any] | InstrumentedAttribute[Any]]
     columns = [AuditEvent.hash, AuditEvent.scheme, AuditEvent.seq]
     if kept is not None:  # in the same statement: where the kept checkpoint's event stands now
         held = aliased(AuditEvent)
@@ -160,7 +162,7 @@ def record_event(action: str, subject: str, payload: dict, *, actor: User | None
         return _append(
             action, subject, payload, actor, latest.hash, latest.seq + 1, diverged=diverged
         )
-    count = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    count = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
     prev = latest.hash
     if latest.scheme is None and _in_upgrade_window():
         # Unkeyed events after the upgrade's seal and before any keyed work: the previous

@@ -42,7 +42,7 @@ def transition(award: Award, step: str, *, actor: User | None) -> None:
         status = award.status.replace("_", " ")
         raise TransitionError(f"{award.title} is {status}; it cannot go to {target} from there.")
     before, award.status = award.status, target
-    payload = {"before": before, "after": target}
+    payload: dict[str, str | bool] = {"before": before, "after": target}
     if step == "open_scoring" and not award.public:
         # Jurors are told about it: from now on the award is public.
         award.public = True

@@ -6,8 +6,9 @@ again completely.
 """
 
 import random
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import CursorResult, delete, exists, select
 
 from judging.extensions import db
 from judging.models import Award, Evaluation, JuryMember, Nominee, Recusal, Score, User, utcnow
@@ -109,8 +110,11 @@ def remove_demo_data(award: Award, *, audit: bool = True) -> int:
     ids = [u.id for u in _demo_jurors()]
     if not ids:
         return 0
-    removed = db.session.execute(
-        delete(Evaluation).where(Evaluation.award_id == award.id, Evaluation.juror_id.in_(ids))
+    removed = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            delete(Evaluation).where(Evaluation.award_id == award.id, Evaluation.juror_id.in_(ids))
+        ),
     ).rowcount
     db.session.execute(
         delete(Recusal).where(

@@ -7,12 +7,13 @@ scale, and never a silent overwrite of a newer version.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from judging import ranking
 from judging.extensions import db
@@ -32,7 +33,10 @@ from judging.models import (
 from judging.services.audit import record_event
 
 COMMENT_MAX = 10_000
-_INSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 class EvaluationError(Exception):
@@ -319,23 +323,28 @@ def _claim(award: Award, nominee: Nominee, juror: User, version: int) -> Evaluat
         evaluation = _evaluation(award, nominee, juror)
         if created is None:
             raise StaleVersion(_state(evaluation))
+        assert evaluation is not None  # just inserted
         return evaluation
-    claimed = db.session.execute(
-        update(Evaluation)
-        .where(
-            Evaluation.award_id == award.id,
-            Evaluation.nominee_id == nominee.id,
-            Evaluation.juror_id == juror.id,
-            Evaluation.version == version,
-        )
-        .values(version=Evaluation.version + 1)
-        .execution_options(synchronize_session=False)
+    claimed = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(Evaluation)
+            .where(
+                Evaluation.award_id == award.id,
+                Evaluation.nominee_id == nominee.id,
+                Evaluation.juror_id == juror.id,
+                Evaluation.version == version,
+            )
+            .values(version=Evaluation.version + 1)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     evaluation = _evaluation(award, nominee, juror)
     if evaluation is not None:
         db.session.refresh(evaluation)
     if claimed != 1:
         raise StaleVersion(_state(evaluation))
+    assert evaluation is not None  # the UPDATE just claimed its row
     return evaluation
 
 
@@ -526,6 +535,7 @@ def fellow_totals(award: Award, nominee: Nominee, *, juror: User) -> list[float]
             Score.value.is_not(None),
         )
     ):
+        assert value is not None  # the query keeps given scores only
         scores.setdefault(juror_id, {})[slugs[criterion_id]] = value
     totals = (ranking.juror_total(criteria, s) for s in scores.values())
     return sorted((t for t in totals if t is not None), reverse=True)

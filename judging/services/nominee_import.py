@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from typing import cast
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -168,7 +169,7 @@ def _rows_of_csv(text: str) -> list[tuple[int, object]]:
             f"The first row must name the columns ({', '.join(FIELDS)}; slug and summary are "
             f"optional), but {'; '.join(problems)}."
         )
-    rows = []
+    rows: list[tuple[int, object]] = []
     for number, cells in records[1:]:
         row: dict[str, object] = {c: cell for c, cell in zip(columns, cells, strict=False) if c}
         if any(cell.strip() for i, cell in enumerate(cells) if i >= len(columns) or not columns[i]):
@@ -281,8 +282,8 @@ def import_nominees(award: Award, source: ImportSource, *, actor: User) -> list[
     if not preview.ok:
         raise ImportRefused(preview)
     start = next_position(award)
-    created = [
-        Nominee(award_id=award.id, position=start + offset, **row.entry)
+    created = [  # preview.ok: every row has its validated entry
+        Nominee(award_id=award.id, position=start + offset, **cast(dict, row.entry))
         for offset, row in enumerate(preview.rows)
     ]
     db.session.add_all(created)

@@ -107,9 +107,9 @@ def list_nominees(award: Award) -> list[ListedNominee]:
 
 def evaluation_count(nominee: Nominee) -> int:
     """Its evaluations, drafts included: any one of them keeps the nominee from deletion."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(Evaluation).where(Evaluation.nominee_id == nominee.id)
-    )
+    ).scalar_one()
 
 
 # --- One nominee ------------------------------------------------------------------------------
@@ -118,9 +118,8 @@ def evaluation_count(nominee: Nominee) -> int:
 def _validated(award: Award, data: dict, nominee: Nominee | None = None) -> dict:
     """The entry, cleaned and checked as the shortlist's are; NomineeError names each field."""
     raw = {name: (data.get(name) or "").strip() for name in FIELDS}
-    locked = nominee is not None and evaluation_count(nominee) > 0
     errors: dict[str, list[str]] = {}
-    if locked:
+    if nominee is not None and evaluation_count(nominee) > 0:  # evaluated: the slug is locked
         if raw["slug"] not in ("", nominee.slug):
             errors["slug"] = [
                 "Jurors have evaluated this nominee, so its slug can no longer change: exports "

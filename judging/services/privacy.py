@@ -265,7 +265,7 @@ def purge(config: dict, *, outbox: Path | None = None, dry_run: bool = False) ->
         old_mail = [p for p in sorted(outbox.glob("*.eml")) if p.stat().st_mtime < limit]
 
     def count(model, where) -> int:
-        return db.session.scalar(select(func.count()).select_from(model).where(where))
+        return db.session.execute(select(func.count()).select_from(model).where(where)).scalar_one()
 
     result = Purge(
         {

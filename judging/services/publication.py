@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -40,7 +41,7 @@ def app_version() -> str:
         return "unknown"
 
 
-def canonical(document: dict) -> str:
+def canonical(document: dict | list) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -139,13 +140,15 @@ def review(award: Award) -> list[Blocker]:
     return blockers
 
 
-def document(award: Award, *, published_at: str, version_: str, override_reason: str) -> dict:
+def document(
+    award: Award, *, published_at: str | None, version_: str | None, override_reason: str
+) -> dict:
     """The full results document of the award as it stands in the database now."""
     result, lookups = results.compute(award)
     # Jurors are anonymised in published results: J1, J2... by a stable order (their ids).
     jurors = {
         juror_id: f"J{n}"
-        for n, juror_id in enumerate(sorted(j.juror for j in result.jurors), start=1)
+        for n, juror_id in enumerate(sorted(cast(int, j.juror) for j in result.jurors), start=1)
     }
     doc = results.as_json(award, result, lookups, jurors)
     criteria = db.session.scalars(
@@ -290,7 +293,7 @@ def verify(award: Award) -> Verification:
         ]
     published = _last_event("award.published", award)
     sealed = json.loads(published.payload).get("digest") if published else None
-    if sealed is None:
+    if published is None or sealed is None:
         differences.append("no award.published event in the audit chain holds a digest")
     elif sealed != snapshot.digest:
         differences.append(
@@ -300,7 +303,7 @@ def verify(award: Award) -> Verification:
     notes = []
     closed = _last_event("award.close_scoring", award, published.id if published else None)
     at_close = json.loads(closed.payload).get("scores_digest") if closed else None
-    if at_close is None:
+    if closed is None or at_close is None:
         notes.append("no digest of the scores was recorded when scoring closed; not compared")
     elif at_close != scores_digest(award):
         differences.append(

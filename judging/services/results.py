@@ -102,12 +102,13 @@ def compute(award: Award, method: str | None = None) -> tuple[ranking.Ranking, d
         for (juror_id, nominee_id), values in scores.items()
     ]
     recusals = [
-        (juror_id, slug_of_nominee.get(nominee_id))
+        (juror_id, slug_of_nominee[nominee_id])
         for juror_id, nominee_id in db.session.execute(
             select(Recusal.juror_id, Recusal.nominee_id)
             .join(Nominee, Nominee.id == Recusal.nominee_id)
             .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
         )
+        if nominee_id in slug_of_nominee  # not withdrawn
     ]
     result = ranking.rank(
         [ranking.Criterion(c.slug, c.weight, c.scale_min, c.scale_max) for c in criteria],

@@ -10,11 +10,11 @@ import hashlib
 import hmac
 import secrets
 from collections import Counter
+from collections.abc import Callable
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from judging.extensions import db
 from judging.models import Award, Ballot, Nominee, User, VotingCredential, utcnow
@@ -23,7 +23,10 @@ from judging.services.audit import record_event
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed safely
 CODE_LENGTH = 16
 MAX_CODES = 5000
-_INSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 class VoteError(Exception):
@@ -141,9 +144,9 @@ def set_rules(
     }
     if before == after:
         return False
-    award.vote_top_n = after["vote_top_n"]
-    award.jury_weight, award.vote_weight = after["jury_weight"], after["vote_weight"]
-    award.online_vote = after["online_vote"]
+    award.vote_top_n = vote_top_n
+    award.jury_weight, award.vote_weight = 100 - vote_weight, vote_weight
+    award.online_vote = bool(online_vote)
     db.session.flush()
     record_event(
         "award.vote_settings_changed",
@@ -227,7 +230,7 @@ def _record(
     )
     if ballot_id is None:
         raise VoteError(used, 409)
-    return db.session.get(Ballot, ballot_id)
+    return db.session.get_one(Ballot, ballot_id)
 
 
 def ballot_of_credential(award: Award, secret_hash: str) -> Ballot | None:
@@ -268,7 +271,8 @@ def tally(award: Award) -> dict:
         .where(Ballot.award_id == award.id)
         .group_by(Nominee.slug, Ballot.voided_at.is_(None))
     ).all()
-    counted, voided = Counter(), 0
+    counted: Counter[str] = Counter()
+    voided = 0
     for slug, valid, n in rows:
         if valid:
             counted[slug] += n
@@ -359,11 +363,11 @@ def cast_verified(
         .values(award_id=award.id, kind="email", secret_hash=data["h"], created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["award_id", "secret_hash"])
     )
-    credential = db.session.scalar(
+    credential = db.session.execute(
         select(VotingCredential).where(
             VotingCredential.award_id == award.id, VotingCredential.secret_hash == data["h"]
         )
-    )
+    ).scalar_one()
     return _record(
         award,
         nominee,
