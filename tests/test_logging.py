@@ -10,6 +10,7 @@ X-Request-ID must name exactly one request line, with the route pattern, never t
 
 import http.cookiejar
 import json
+import logging
 import re
 import secrets
 import sqlite3
@@ -330,3 +331,15 @@ def test_a_500_shows_its_request_id_on_the_page_in_the_api_and_in_the_log(make_a
         assert any(r.exc_info and r.levelname == "ERROR" for r in errors), request_id
         assert any(getattr(r, "status", None) == 500 for r in errors), request_id
     assert secret not in caplog.text
+
+
+def test_a_line_logged_with_exc_info_outside_an_exception_is_not_lost(make_app, capsys):
+    """`log.error(..., exc_info=True)` where no exception is being handled (exc_info is then
+    (None, None, None)) still writes its JSON line, with no error named."""
+    app = make_app(LOG_FORMAT="json")
+    with app.app_context():
+        logging.getLogger("judging.test").error("nothing was raised", exc_info=True)
+    lines = _json_lines(capsys.readouterr().err)
+    (line,) = [e for e in lines if e["message"] == "nothing was raised"]
+    assert line["level"] == "ERROR"
+    assert "error" not in line
