@@ -30,7 +30,7 @@ def audit():
         )
     if filters["subject"]:
         query = query.where(AuditEvent.subject.contains(filters["subject"], autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     # Any page number is answered: one past the end shows the last page, not a database error.
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
