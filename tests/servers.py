@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conftest import ROOT
+from .fixtures.domain import ROOT
 
 SECRET = "test-secret-key-not-for-production"  # the app fixture's: vote codes are hashed with it
 # Settings of the machine that must not reach a server under test unless the test sets them.

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from judging.extensions import db, limiter
 from judging.models import AccountToken, AuditEvent, Award, JuryMember, Nominee, Recusal, User
 
-from .conftest import csrf_token, emptied_after, log_in, make_test_app
-
-pytestmark = pytest.mark.one_engine
+from .fixtures.app import emptied_after, make_test_app
+from .fixtures.domain import csrf_token, log_in
 
 # What a response amounts to, as a person would see it.
 OK = "OK (2xx)"

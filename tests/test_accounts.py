@@ -11,7 +11,7 @@ from judging.passwords import Passwords, password_problems
 from judging.services.accounts import create_user
 from judging.services.notifications import invitation_link, send_password_reset
 
-from .conftest import PASSWORD, csrf_token, log_in
+from .fixtures.domain import PASSWORD, csrf_token, log_in
 
 NEW_PASSWORD = "a long and quiet afternoon"
 

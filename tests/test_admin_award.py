@@ -10,8 +10,8 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Recusal
 
-from .conftest import csrf_token, log_in
-from .test_evaluations import (
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import (
     ALL_SCORES,
     AWARD,
     NOMINEE,

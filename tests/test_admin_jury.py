@@ -16,8 +16,8 @@ from judging.models import Assignment, AuditEvent, Award, Evaluation, JuryMember
 from judging.services import evaluations
 from judging.services.progress import award_progress, jury_progress
 
-from .conftest import csrf_token, log_in
-from .test_evaluations import ALL_SCORES, AWARD, declare, draft, put_evaluation
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import ALL_SCORES, AWARD, declare, draft, put_evaluation
 
 PAGE = f"/admin/awards/{AWARD}/jury"
 
@@ -670,7 +670,7 @@ def test_remind_all_reaches_only_the_unfinished_jurors_who_can_log_in(
 def test_a_mail_failure_is_a_clear_message_and_nothing_else_breaks(
     app, admin_client, scoring, jury
 ):
-    from .test_mail import free_port
+    from .servers import free_port
 
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
     response = post(admin_client, "/remind")

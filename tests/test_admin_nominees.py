@@ -16,8 +16,10 @@ from judging.models import AuditEvent, Award, Evaluation, Nominee
 from judging.services import nominees as nominee_service
 from judging.services.audit import first_broken_event
 
-from .conftest import csrf_token, log_in
-from .test_evaluations import ALL_SCORES, AWARD
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import ALL_SCORES, AWARD
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 LIST = f"/admin/awards/{AWARD}/nominees"
 IMPORT = f"{LIST}/import"

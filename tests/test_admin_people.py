@@ -8,7 +8,7 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.models import AuditEvent, JuryMember, User
 
-from .conftest import PASSWORD, csrf_token
+from .fixtures.domain import PASSWORD, csrf_token
 
 
 def outbox(app) -> list[Path]:
@@ -144,7 +144,7 @@ def test_deactivating_logs_the_person_out_and_is_audited(app, logged_in, make_us
     client, admin = logged_in(role="admin")
     juror = make_user()
     juror_client = app.test_client()
-    from .conftest import log_in
+    from .fixtures.domain import log_in
 
     log_in(juror_client, juror)
     client.post(

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Criterion, Nominee
 
-from .conftest import csrf_token
-from .test_evaluations import draft, put_evaluation
+from .fixtures.domain import csrf_token
+from .fixtures.scoring import draft, put_evaluation
 
 AWARD_FIELDS = {
     "title": "Young Innovators Award",

@@ -9,76 +9,23 @@ import pytest
 from sqlalchemy import func, select
 
 from judging.extensions import db
-from judging.models import AuditEvent, Award, Ballot, Base
+from judging.models import Base
 from judging.services import publication, voting
 from judging.services.awards import transition
 
-from .conftest import csrf_token, log_in
-from .test_publication import SCORES
+from .fixtures.domain import csrf_token, events, log_in, post
+from .fixtures.results import (
+    AWARD,
+    AWARD_PAGE,
+    VOTING_PAGE,
+    cast_ballots,
+    fresh,
+    step,
+    vote_settings,
+)
 
-AWARD = "excellence-award"
-AWARD_PAGE = f"/admin/awards/{AWARD}"
-PAGE = f"{AWARD_PAGE}/voting"
+PAGE = VOTING_PAGE
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
-
-
-@pytest.fixture
-def scored(seeded_award, make_user, make_evaluation):
-    """Three jurors evaluated every nominee, the first best, no ties; scoring closed."""
-    seeded_award.status = "scoring"
-    seeded_award.quorum = 3
-    db.session.commit()
-    jurors = [make_user(awards=[seeded_award]) for _ in range(3)]
-    for i, nominee in enumerate(seeded_award.nominees):
-        total = 30 - 2 * i
-        values = [total // 3 + (1 if j < total % 3 else 0) for j in range(3)]
-        for juror, value in zip(jurors, values, strict=True):
-            make_evaluation(nominee, juror, dict.fromkeys(SCORES, value), submitted=True)
-    transition(seeded_award, "close_scoring", actor=None)
-    db.session.commit()
-    return seeded_award
-
-
-@pytest.fixture
-def admin_client(client, make_user):
-    admin = make_user(role="admin", name="Ada Admin")
-    assert log_in(client, admin).status_code == 302
-    client.admin = admin
-    return client
-
-
-def post(client, url: str, **data):
-    return client.post(url, data={"csrf_token": csrf_token(client, PAGE), **data})
-
-
-def step(client, name: str):
-    """Take a step through its confirmation page, as the admin does."""
-    return post(client, f"{AWARD_PAGE}/{name}", confirmed="yes")
-
-
-def fresh(award: Award) -> Award:
-    db.session.expire_all()
-    return db.session.get(Award, award.id)
-
-
-def events(action: str) -> list[AuditEvent]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        )
-    )
-
-
-def settings(client, jury: int, vote: int, top_n: int | None = None):
-    return post(
-        client,
-        f"{PAGE}/settings",
-        shortlist="top" if top_n else "all",
-        top_n="" if top_n is None else str(top_n),
-        jury_weight=str(jury),
-        vote_weight=str(vote),
-    )
 
 
 def generate(client, count: int) -> list[str]:
@@ -93,7 +40,7 @@ def generate(client, count: int) -> list[str]:
 
 
 def test_the_rules_are_saved_audited_then_locked_once_voting_opens(admin_client, scored):
-    assert settings(admin_client, 60, 40, top_n=5).status_code == 302
+    assert vote_settings(admin_client, 60, 40, top_n=5).status_code == 302
     award = fresh(scored)
     assert (award.jury_weight, award.vote_weight, award.vote_top_n) == (60, 40, 5)
     assert len(voting.shortlist(award)) == 5
@@ -112,7 +59,7 @@ def test_the_rules_are_saved_audited_then_locked_once_voting_opens(admin_client,
     assert fresh(scored).status == "voting"
     assert events("award.open_voting")
 
-    refused = settings(admin_client, 100, 0)
+    refused = vote_settings(admin_client, 100, 0)
     assert refused.status_code == 409
     assert "fixed once voting has opened" in refused.get_data(as_text=True)
     award = fresh(scored)
@@ -122,7 +69,7 @@ def test_the_rules_are_saved_audited_then_locked_once_voting_opens(admin_client,
 
 
 def test_the_weights_must_add_up_to_100(admin_client, scored):
-    response = settings(admin_client, 70, 40)
+    response = vote_settings(admin_client, 70, 40)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     error = re.search(r'<p class="field-error" id="vote_weight-error">([^<]*)</p>', page)
@@ -131,7 +78,7 @@ def test_the_weights_must_add_up_to_100(admin_client, scored):
     award = fresh(scored)
     assert (award.jury_weight, award.vote_weight) == (100, 0)
     assert not events("award.vote_settings_changed")
-    assert settings(admin_client, 50, 50, top_n=None).status_code == 302
+    assert vote_settings(admin_client, 50, 50, top_n=None).status_code == 302
     no_n = post(
         admin_client, f"{PAGE}/settings", shortlist="top", jury_weight="50", vote_weight="50"
     )
@@ -203,21 +150,11 @@ def test_the_cards_page_has_one_qr_code_per_code_leading_to_the_ballot(admin_cli
     assert empty.status_code == 422
 
 
-def _ballots(award: Award, votes: dict[str, int]) -> list[Ballot]:
-    codes = voting.generate_codes(award, sum(votes.values()), actor=None)
-    ballots = []
-    for slug, n in votes.items():
-        for _ in range(n):
-            ballots.append(voting.cast(award, code=codes.pop(), nominee_slug=slug))
-    db.session.commit()
-    return ballots
-
-
 def test_voiding_needs_a_reason_is_audited_and_the_ballot_stays_listed(admin_client, scored):
     step(admin_client, "open_voting")
     award = fresh(scored)
     slug = voting.shortlist(award)[0].slug
-    ballots = _ballots(award, {slug: 3})
+    ballots = cast_ballots(award, {slug: 3})
     target = ballots[0]
 
     blank = post(admin_client, f"{PAGE}/void", ballot=str(target.id), reason="  ")
@@ -264,7 +201,7 @@ def test_the_tally_is_hidden_while_voting_unless_live(admin_client, scored):
     step(admin_client, "open_voting")
     award = fresh(scored)
     first = voting.shortlist(award)[0]
-    _ballots(award, {first.slug: 2})
+    cast_ballots(award, {first.slug: 2})
 
     page = admin_client.get(PAGE).get_data(as_text=True)
     assert 'id="ballots-cast">2<' in page
@@ -292,11 +229,11 @@ def test_the_award_page_offers_open_voting_after_scoring_closes(admin_client, sc
 
 
 def test_published_results_combine_the_vote_and_verify(admin_client, runner, scored):
-    assert settings(admin_client, 50, 50).status_code == 302
+    assert vote_settings(admin_client, 50, 50).status_code == 302
     step(admin_client, "open_voting")
     award = fresh(scored)
     jury_first, jury_second = award.nominees[0], award.nominees[1]
-    ballots = _ballots(award, {jury_second.slug: 5, jury_first.slug: 2})
+    ballots = cast_ballots(award, {jury_second.slug: 5, jury_first.slug: 2})
     voting.void(ballots[-1], reason="Duplicate card", actor=admin_client.admin)
     db.session.commit()
     assert step(admin_client, "close_voting").status_code == 302
@@ -376,7 +313,7 @@ def test_every_card_prints_the_ballot_address(admin_client, scored):
 
 
 def test_the_rules_list_the_names_on_the_ballot_before_the_next_step(admin_client, scored):
-    assert settings(admin_client, 70, 30, top_n=5).status_code == 302
+    assert vote_settings(admin_client, 70, 30, top_n=5).status_code == 302
     page = admin_client.get(PAGE).get_data(as_text=True)
     names = re.search(r'<ol class="vote-shortlist-names">(.*?)</ol>', page, re.S).group(1)
     shortlisted = voting.shortlist(fresh(scored))
@@ -387,7 +324,7 @@ def test_the_rules_list_the_names_on_the_ballot_before_the_next_step(admin_clien
 
 
 def test_a_top_n_beyond_the_nominees_is_refused(admin_client, scored):
-    response = settings(admin_client, 70, 30, top_n=20)
+    response = vote_settings(admin_client, 70, 30, top_n=20)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Top 20: the award has only 13 nominees in the running" in page
@@ -395,7 +332,7 @@ def test_a_top_n_beyond_the_nominees_is_refused(admin_client, scored):
     award = fresh(scored)
     assert (award.vote_top_n, award.vote_weight) == (None, 0)
     assert not events("award.vote_settings_changed")
-    assert settings(admin_client, 70, 30, top_n=13).status_code == 302
+    assert vote_settings(admin_client, 70, 30, top_n=13).status_code == 302
 
 
 def test_a_vote_weight_is_suggested_but_counts_only_once_saved(admin_client, scored):
@@ -405,7 +342,7 @@ def test_a_vote_weight_is_suggested_but_counts_only_once_saved(admin_client, sco
     assert "The vote counts for 0 % as saved" in page
     assert "The vote&#39;s weight is 0 %" in page or "The vote's weight is 0 %" in page
     assert fresh(scored).vote_weight == 0
-    assert settings(admin_client, 70, 30).status_code == 302
+    assert vote_settings(admin_client, 70, 30).status_code == 302
     page = admin_client.get(PAGE).get_data(as_text=True)
     assert "counts for 0 %" not in page and fresh(scored).vote_weight == 30
 
@@ -416,7 +353,7 @@ def test_the_ballots_are_searched_by_receipt_and_paged(admin_client, scored, mon
     monkeypatch.setattr(voting_views, "BALLOTS_PER_PAGE", 4)
     step(admin_client, "open_voting")
     award = fresh(scored)
-    ballots = _ballots(award, {voting.shortlist(award)[0].slug: 6})
+    ballots = cast_ballots(award, {voting.shortlist(award)[0].slug: 6})
     receipts = [b.receipt for b in ballots]
 
     first = admin_client.get(PAGE).get_data(as_text=True)

@@ -37,7 +37,7 @@ from judging.models import Award
 from judging.services import publication, voting
 from judging.services.evaluations import save_evaluation
 from judging.services.seeding import read_shortlist, seed_shortlist
-from tests.conftest import SHORTLIST, csrf_token, log_in
+from tests.fixtures.domain import SHORTLIST, csrf_token, log_in
 
 # Generated examples per operation and person: 8 operations x 3 people x 45, with the real
 # paths of the reads tried once each, come to over 1,000 cases.

@@ -18,6 +18,8 @@ from judging.services.audit import (
     record_event,
 )
 
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
+
 
 def ledger() -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))

@@ -5,8 +5,8 @@ from sqlalchemy import text
 from judging.extensions import db
 from judging.services.audit import record_event
 
-from .conftest import log_in
-from .test_evaluations import draft, put_evaluation
+from .fixtures.domain import log_in
+from .fixtures.scoring import draft, put_evaluation
 
 
 def test_the_audit_page_lists_filters_and_checks_the_chain(app, logged_in):

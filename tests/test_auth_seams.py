@@ -21,7 +21,7 @@ from judging.extensions import db
 from judging.mail import outgoing
 from judging.models import User, utcnow
 
-from .conftest import PASSWORD, csrf_token, log_in
+from .fixtures.domain import PASSWORD, csrf_token, log_in
 
 NEW_PASSWORD = "a brand new passphrase for the reset"
 

@@ -22,7 +22,10 @@ from judging.services.audit import record_event
 from judging.services.awards import award_by_slug, transition
 from judging.services.seeding import read_shortlist, seed_shortlist
 
-from .conftest import FAST_ARGON2, SHORTLIST
+from .fixtures.app import FAST_ARGON2
+from .fixtures.domain import SHORTLIST
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 
 @pytest.fixture

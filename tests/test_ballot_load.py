@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from judging.extensions import db
@@ -21,6 +22,8 @@ from judging.models import Ballot
 from judging.services import voting
 
 from .servers import gunicorns
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 CODES, REPEATS, CLIENTS = 1000, 200, 24
 

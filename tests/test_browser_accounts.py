@@ -15,7 +15,7 @@ from judging.extensions import db
 from judging.services.accounts import create_user
 from judging.services.notifications import invitation_link
 
-from .conftest import PASSWORD
+from .fixtures.domain import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD
+from .fixtures.domain import PASSWORD
 
 pytestmark = pytest.mark.browser
 

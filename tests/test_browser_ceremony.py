@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD
-from .test_ceremony import publish, score_all
+from .fixtures.domain import PASSWORD
+from .fixtures.results import publish, score_all
 
 pytestmark = pytest.mark.browser
 

@@ -27,7 +27,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, ROOT
+from .fixtures.domain import PASSWORD, ROOT
 
 pytestmark = pytest.mark.browser
 

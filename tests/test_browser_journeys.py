@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from judging.extensions import db
 from judging.models import utcnow
 
-from .conftest import PASSWORD
-from .test_browser_scoring import expect_saved, expect_scores, open_evaluation, score, stored
+from .fixtures.browser import expect_saved, expect_scores, open_evaluation, score, stored
+from .fixtures.domain import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -25,18 +25,6 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 TIMEOUT_MS = 15_000
 SHOTS = os.environ.get("SCREENSHOTS")
-
-
-@pytest.fixture
-def scoring(seeded_award):
-    seeded_award.status = "scoring"
-    db.session.commit()
-    return seeded_award
-
-
-@pytest.fixture
-def juror(make_user, scoring):
-    return make_user(role="juror", name="Jo Juror", awards=[scoring])
 
 
 @pytest.fixture
@@ -119,7 +107,7 @@ def test_on_a_phone_the_header_keeps_log_out_on_the_menus_line(phone, live_serve
 
 
 def test_on_a_phone_the_dashboard_gives_long_titles_the_width(
-    phone, live_server, juror, make_evaluation, scoring
+    phone, live_server, juror, make_evaluation, award
 ):
     page = phone.new_page()
     log_in(page, live_server, juror, "/jury/")
@@ -147,8 +135,8 @@ def test_on_a_phone_the_pager_keeps_previous_and_next_on_one_line(phone, live_se
 # --- The stale-tab dialog -------------------------------------------------------------------
 
 
-def two_tabs(tablet, live_server, juror, make_evaluation, scoring, **first):
-    nominee = next(n for n in scoring.nominees if n.slug == "omapu")
+def two_tabs(tablet, live_server, juror, make_evaluation, award, **first):
+    nominee = next(n for n in award.nominees if n.slug == "omapu")
     make_evaluation(nominee, juror, {"innovation": 5, "impact": 6}, **first)
     a = tablet.new_page()
     log_in(a, live_server, juror, "/jury/")
@@ -159,9 +147,9 @@ def two_tabs(tablet, live_server, juror, make_evaluation, scoring, **first):
 
 
 def test_a_stale_tab_asks_even_when_the_changes_are_to_different_criteria(
-    tablet, live_server, juror, make_evaluation, scoring
+    tablet, live_server, juror, make_evaluation, award
 ):
-    a, b = two_tabs(tablet, live_server, juror, make_evaluation, scoring)
+    a, b = two_tabs(tablet, live_server, juror, make_evaluation, award)
     score(a, "innovation", 8)
     expect_saved(a)
     score(b, "impact", 2)  # B is stale, and changed another criterion
@@ -184,9 +172,9 @@ def test_a_stale_tab_asks_even_when_the_changes_are_to_different_criteria(
 
 
 def test_a_stale_tab_lets_the_juror_choose_answer_by_answer(
-    tablet, live_server, juror, make_evaluation, scoring
+    tablet, live_server, juror, make_evaluation, award
 ):
-    a, b = two_tabs(tablet, live_server, juror, make_evaluation, scoring)
+    a, b = two_tabs(tablet, live_server, juror, make_evaluation, award)
     score(a, "innovation", 8)
     score(a, "impact", 9)
     a.get_by_label("Overall comment").fill("Saved in tab A.")
@@ -235,8 +223,8 @@ def test_declaring_a_conflict_is_confirmed_on_a_page_of_its_own(phone, live_serv
     expect(page.locator(".flash")).to_contain_text("only they can lift it")
 
 
-def test_pages_after_scoring_closes_pass_axe(browser, live_server, juror, scoring, make_evaluation):
-    for nominee in scoring.nominees:
+def test_pages_after_scoring_closes_pass_axe(browser, live_server, juror, award, make_evaluation):
+    for nominee in award.nominees:
         make_evaluation(
             nominee,
             juror,
@@ -256,8 +244,8 @@ def test_pages_after_scoring_closes_pass_axe(browser, live_server, juror, scorin
         expect(page.locator(".all-done")).to_be_visible()
         check(page, "dashboard-done")
         context.close()
-    scoring.status = "closed"
-    scoring.scoring_closes_at = utcnow()
+    award.status = "closed"
+    award.scoring_closes_at = utcnow()
     db.session.commit()
     for viewport in (DESKTOP, PHONE):
         context = context_at(browser, viewport)
@@ -274,15 +262,15 @@ def test_pages_after_scoring_closes_pass_axe(browser, live_server, juror, scorin
 
 
 def test_the_administrators_pages_pass_axe_at_both_widths(
-    browser, live_server, admin, make_user, scoring
+    browser, live_server, admin, make_user, award
 ):
     make_user(
         name="Maria Costa",
         email="firstname.lastname@municipality.example.org",
         invited=True,
-        awards=[scoring],
+        awards=[award],
     )
-    scoring.status = "draft"
+    award.status = "draft"
     db.session.commit()
     for viewport in (DESKTOP, PHONE):
         context = context_at(browser, viewport)
@@ -320,7 +308,7 @@ def test_an_accepted_invitation_page_passes_axe(browser, live_server, make_user)
     from judging.models import AccountToken
     from judging.services.notifications import invitation_link
 
-    from .conftest import PASSWORD_HASH
+    from .fixtures.domain import PASSWORD_HASH
 
     invited = make_user(invited=True)
     link = invitation_link(invited)

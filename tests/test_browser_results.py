@@ -17,15 +17,13 @@ from playwright.sync_api import expect
 from judging.extensions import db
 from judging.services import publication
 
-from . import test_admin_voting as vote_admin
-from .conftest import PASSWORD
-from .test_results_vote import vote_then_close
+from .fixtures.domain import PASSWORD
+from .fixtures.results import AWARD, fresh, vote_then_close
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 15_000
 WIDTHS = {"laptop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
-AWARD = vote_admin.AWARD
 PAGES = {
     "leaderboard": f"/admin/awards/{AWARD}/leaderboard",
     "review": f"/admin/awards/{AWARD}/review",
@@ -33,9 +31,6 @@ PAGES = {
     "present": f"/admin/awards/{AWARD}/present",
     "results": f"/awards/{AWARD}/results",
 }
-
-scored = vote_admin.scored
-admin_client = vote_admin.admin_client
 
 
 def violations(page) -> list[str]:
@@ -83,7 +78,7 @@ def test_the_results_pages_pass_axe_at_laptop_and_phone_width(
 ):
     vote_then_close(admin_client, scored)
     if published:
-        publication.publish(vote_admin.fresh(scored), actor=None)
+        publication.publish(fresh(scored), actor=None)
         db.session.commit()
     shots = os.environ.get("SCREENSHOT_DIR")
     problems = []
@@ -135,7 +130,7 @@ def test_the_leaderboard_fits_the_page_and_lines_up_with_the_header(
 def test_the_sheet_prints_on_one_a4_page(browser, live_server, admin_client, scored, with_vote):
     if with_vote:
         vote_then_close(admin_client, scored)
-    publication.publish(vote_admin.fresh(scored), actor=None)
+    publication.publish(fresh(scored), actor=None)
     db.session.commit()
     context = browser.new_context(viewport=WIDTHS["laptop"])
     try:

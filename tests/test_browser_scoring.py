@@ -11,15 +11,21 @@ from urllib.parse import urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Award, Nominee
-from judging.services import evaluations
 from judging.services.accounts import create_user
 from judging.services.notifications import invitation_link
 
-from .conftest import PASSWORD
+from .fixtures.browser import (
+    criterion,
+    evaluation_url,
+    expect_saved,
+    expect_scores,
+    open_evaluation,
+    score,
+    stored,
+)
+from .fixtures.domain import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -31,19 +37,6 @@ TIMEOUT_MS = 15_000  # generous: CI machines are shared and slow at times
 
 
 # --- Setting the scene -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def scoring(seeded_award):
-    """The seeded award, open for scoring."""
-    seeded_award.status = "scoring"
-    db.session.commit()
-    return seeded_award
-
-
-@pytest.fixture
-def juror(make_user, scoring):
-    return make_user(role="juror", name="Jo Juror", awards=[scoring])
 
 
 @pytest.fixture
@@ -63,57 +56,7 @@ def log_in(page, live_server, user) -> None:
     expect(page).to_have_url(f"{live_server.url}/jury/")
 
 
-def evaluation_url(live_server, nominee: str) -> str:
-    return f"{live_server.url}/jury/awards/{AWARD}/nominees/{nominee}"
-
-
-def open_evaluation(page, live_server, nominee: str) -> None:
-    page.goto(evaluation_url(live_server, nominee))
-    expect(page.locator("#evaluation-form")).to_be_visible()
-
-
 # --- Acting on the evaluation page ---------------------------------------------------------
-
-
-def criterion(page, slug: str):
-    return page.locator(f"#criterion-{slug}")
-
-
-def score(page, slug: str, value: int) -> None:
-    """Tap the number box: the label, whose radio input is visually hidden under it."""
-    box = (
-        criterion(page, slug)
-        .locator(".scale-option")
-        .filter(has_text=re.compile(rf"^\s*{value}\s*$"))
-    )
-    box.click()
-
-
-def radio(page, slug: str, value: int):
-    return criterion(page, slug).get_by_role("radio", name=str(value), exact=True)
-
-
-def expect_scores(page, scores: dict[str, int]) -> None:
-    for slug, value in scores.items():
-        expect(radio(page, slug, value)).to_be_checked()
-
-
-def expect_saved(page) -> None:
-    """The page says "Saved at", and the server acknowledged the last change: the copy kept on
-    the device is dropped only then."""
-    expect(page.locator("#save-status")).to_contain_text("Saved at")
-    key = page.locator("#evaluation-form").get_attribute("data-draft-key")
-    page.wait_for_function("key => localStorage.getItem(key) === null", arg=key)
-
-
-def stored(juror, nominee: str) -> evaluations.EvaluationState:
-    """What the database holds now (the live server commits in its own sessions)."""
-    db.session.rollback()
-    award = db.session.scalar(select(Award).where(Award.slug == AWARD))
-    row = db.session.scalar(
-        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == nominee)
-    )
-    return evaluations.my_evaluation(award, row, juror=juror)
 
 
 def progress_text(page):
@@ -124,7 +67,7 @@ def progress_text(page):
 
 
 def test_invited_juror_scores_two_nominees_and_a_reload_loses_nothing(
-    app, tablet, live_server, scoring
+    app, tablet, live_server, award
 ):
     user = create_user("jane@example.org", "Jane Juror", "juror", actor=None, award_slugs=(AWARD,))
     link = invitation_link(user)
@@ -195,7 +138,7 @@ def test_invited_juror_scores_two_nominees_and_a_reload_loses_nothing(
     for title in (first, second):
         expect(rows.filter(has_text=title)).to_contain_text("Submitted")
 
-    states = [stored(user, nominee.slug) for nominee in scoring.nominees]
+    states = [stored(user, nominee.slug) for nominee in award.nominees]
     submitted = [state for state in states if state.submitted]
     assert len(submitted) == 2
     assert sorted(s.comment for s in submitted) == [
@@ -212,9 +155,9 @@ def test_invited_juror_scores_two_nominees_and_a_reload_loses_nothing(
 # --- 2. Two tabs on one evaluation -------------------------------------------------------------
 
 
-def two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, scoring):
+def two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, award):
     """Tab B loads, tab A saves innovation 8, then B changes innovation to 3: B is stale."""
-    nominee = next(n for n in scoring.nominees if n.slug == "omapu")
+    nominee = next(n for n in award.nominees if n.slug == "omapu")
     make_evaluation(nominee, juror, {"innovation": 5, "impact": 6}, comment="First thoughts.")
     a = tablet.new_page()
     log_in(a, live_server, juror)
@@ -242,9 +185,9 @@ def two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, scoring):
 
 
 def test_a_stale_tab_shows_the_conflict_and_loads_the_saved_version(
-    tablet, live_server, juror, make_evaluation, scoring
+    tablet, live_server, juror, make_evaluation, award
 ):
-    _, b = two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, scoring)
+    _, b = two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, award)
     b.get_by_role("button", name="Load the saved version").click()
     expect(b.locator("#conflict-notice")).to_have_count(0)
     expect_scores(b, {"innovation": 8, "impact": 6})
@@ -260,9 +203,9 @@ def test_a_stale_tab_shows_the_conflict_and_loads_the_saved_version(
 
 
 def test_a_stale_tab_may_keep_its_own_values_deliberately(
-    tablet, live_server, juror, make_evaluation, scoring
+    tablet, live_server, juror, make_evaluation, award
 ):
-    _, b = two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, scoring)
+    _, b = two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, award)
     b.get_by_role("button", name="Keep mine").click()
     expect(b.locator("#conflict-notice")).to_have_count(0)
     expect_saved(b)
@@ -273,9 +216,9 @@ def test_a_stale_tab_may_keep_its_own_values_deliberately(
 
 
 def test_two_tabs_making_the_same_change_do_not_conflict(
-    tablet, live_server, juror, make_evaluation, scoring
+    tablet, live_server, juror, make_evaluation, award
 ):
-    nominee = next(n for n in scoring.nominees if n.slug == "omapu")
+    nominee = next(n for n in award.nominees if n.slug == "omapu")
     make_evaluation(nominee, juror, {"innovation": 5})
     a = tablet.new_page()
     log_in(a, live_server, juror)
@@ -298,7 +241,7 @@ def test_two_tabs_making_the_same_change_do_not_conflict(
 
 
 def test_changes_made_offline_are_saved_when_the_connection_returns(
-    tablet, live_server, juror, scoring
+    tablet, live_server, juror, award
 ):
     page = tablet.new_page()
     log_in(page, live_server, juror)
@@ -328,7 +271,7 @@ def test_changes_made_offline_are_saved_when_the_connection_returns(
     assert state.version == 2
 
 
-def test_changes_made_offline_survive_a_closed_tab(tablet, live_server, juror, scoring):
+def test_changes_made_offline_survive_a_closed_tab(tablet, live_server, juror, award):
     page = tablet.new_page()
     log_in(page, live_server, juror)
     open_evaluation(page, live_server, "evikomp")
@@ -357,7 +300,7 @@ def test_changes_made_offline_survive_a_closed_tab(tablet, live_server, juror, s
 
 
 def test_submitting_with_a_criterion_missing_names_it_and_loses_nothing(
-    tablet, live_server, juror, scoring
+    tablet, live_server, juror, award
 ):
     page = tablet.new_page()
     log_in(page, live_server, juror)
@@ -405,9 +348,7 @@ def test_submitting_with_a_criterion_missing_names_it_and_loses_nothing(
 # --- 4. Conflict of interest -----------------------------------------------------------------
 
 
-def test_declaring_a_conflict_removes_the_nominee_from_the_list(
-    tablet, live_server, juror, scoring
-):
+def test_declaring_a_conflict_removes_the_nominee_from_the_list(tablet, live_server, juror, award):
     page = tablet.new_page()
     log_in(page, live_server, juror)
     expect(progress_text(page)).to_have_text("0 of 13 submitted")
@@ -459,7 +400,7 @@ def focus_is_visible(page) -> bool:
     )
 
 
-def test_a_juror_scores_with_the_keyboard_alone(tablet, live_server, juror, scoring):
+def test_a_juror_scores_with_the_keyboard_alone(tablet, live_server, juror, award):
     page = tablet.new_page()
     page.goto(f"{live_server.url}/login")
     # The email field has the focus on arrival.
@@ -502,7 +443,7 @@ def test_a_juror_scores_with_the_keyboard_alone(tablet, live_server, juror, scor
     page.keyboard.press("Enter")
     expect(page.get_by_text(f"Your evaluation of “{title}” is submitted.")).to_be_visible()
 
-    slug = next(n.slug for n in scoring.nominees if n.title == title)
+    slug = next(n.slug for n in award.nominees if n.title == title)
     state = stored(juror, slug)
     assert state.submitted
     assert state.scores == wanted
@@ -524,7 +465,7 @@ def serious_violations(page) -> list[str]:
 
 
 def test_axe_finds_no_serious_violation_on_the_juror_pages(
-    tablet, live_server, juror, make_evaluation, scoring
+    tablet, live_server, juror, make_evaluation, award
 ):
     page = tablet.new_page()
     log_in(page, live_server, juror)
@@ -552,7 +493,7 @@ def test_axe_finds_no_serious_violation_on_the_juror_pages(
 # --- 7. Without JavaScript ---------------------------------------------------------------------
 
 
-def test_the_form_saves_and_submits_without_javascript(browser, live_server, juror, scoring):
+def test_the_form_saves_and_submits_without_javascript(browser, live_server, juror, award):
     context = browser.new_context(viewport=TABLET, java_script_enabled=False)
     context.set_default_timeout(TIMEOUT_MS)
     try:

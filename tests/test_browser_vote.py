@@ -14,8 +14,7 @@ from judging.models import Ballot
 from judging.services import voting
 from judging.services.awards import transition
 
-from .conftest import PASSWORD
-from .test_admin_voting import scored  # noqa: F401 (a fixture)
+from .fixtures.domain import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -128,7 +127,7 @@ def violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_the_vote_pages_pass_axe_and_fit(browser, live_server, scored, make_user, width, tmp_path):  # noqa: F811
+def test_the_vote_pages_pass_axe_and_fit(browser, live_server, scored, make_user, width, tmp_path):
     shots = SHOTS or tmp_path
     shots.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": 900})

@@ -10,7 +10,7 @@ import pytest
 from judging.extensions import db
 from judging.services import publication
 
-from .conftest import log_in
+from .fixtures.domain import log_in
 
 CRITERIA = ("innovation", "impact", "person-centred", "sustainability", "transferability")
 TITLE = "Excellence Award: Cities Innovation for Social Change"

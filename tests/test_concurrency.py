@@ -9,6 +9,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from judging.extensions import db
@@ -16,8 +17,10 @@ from judging.models import AuditEvent, Evaluation, Score
 from judging.services.audit import first_broken_event
 from judging.services.evaluations import shuffled_for
 
-from .conftest import csrf_token, log_in
-from .test_evaluations import NOMINEE, evaluation_url
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import NOMINEE, evaluation_url
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 CRITERIA = ["innovation", "impact", "person-centred", "sustainability", "transferability"]
 

@@ -14,6 +14,8 @@ from judging.extensions import db
 from judging.mail import outgoing
 from judging.models import Award
 
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
+
 
 def test_a_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)

@@ -7,6 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from judging.extensions import db
 from judging.models import Award, Criterion, Evaluation, Nominee, Recusal, Score
 
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
+
 
 def assert_refused(row):
     db.session.add(row)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from .conftest import log_in
+from .fixtures.domain import log_in
 
 WERKZEUG_WORDS = ("If you entered the URL manually", "The method is not allowed", "requested URL")
 

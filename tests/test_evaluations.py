@@ -8,99 +8,30 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import AuditEvent, Award, Evaluation, Nominee, Recusal, Score, utcnow
+from judging.models import AuditEvent, utcnow
 from judging.services import evaluations
 from judging.services.audit import first_broken_event
 
-from .conftest import csrf_token, log_in
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import (
+    ALL_SCORES,
+    AWARD,
+    NOMINEE,
+    OUTSIDE_SCORING,
+    declare,
+    draft,
+    evaluation_url,
+    other_award,
+    put_evaluation,
+    recusal_url,
+    set_phase,
+    stored,
+)
 
-AWARD = "excellence-award"
-NOMINEE = "gaming-club"
-ALL_SCORES = {
-    "innovation": 7,
-    "impact": 8,
-    "person-centred": 6,
-    "sustainability": 5,
-    "transferability": 9,
-}
-# The scoring phases in which nothing may be saved: (status, opens, closes) relative to now.
-OUTSIDE_SCORING = {
-    "draft": ("draft", None, None),
-    "closed": ("closed", None, None),
-    "window-over": ("scoring", None, timedelta(minutes=-1)),
-    "window-not-yet-open": ("scoring", timedelta(hours=1), None),
-}
-
-
-# --- Helpers, shared with the other scoring test modules -------------------------------------
-
-
-def evaluation_url(nominee: str = NOMINEE, award: str = AWARD) -> str:
-    return f"/api/v1/awards/{award}/nominees/{nominee}/my-evaluation"
-
-
-def recusal_url(nominee: str = NOMINEE, award: str = AWARD) -> str:
-    return f"/api/v1/awards/{award}/nominees/{nominee}/recusal"
-
-
-def draft(scores=None, *, version=0, submitted=False, comment="", **extra) -> dict:
-    """A PUT body as the evaluation page sends it."""
-    return {
-        "scores": {} if scores is None else scores,
-        "comment": comment,
-        "submitted": submitted,
-        "version": version,
-        **extra,
-    }
-
-
-def put_evaluation(client, body, nominee: str = NOMINEE, award: str = AWARD):
-    """PUT as the page's script does: JSON, with the CSRF token from the page's meta tag."""
-    token = csrf_token(client, "/")
-    return client.put(evaluation_url(nominee, award), json=body, headers={"X-CSRFToken": token})
-
-
-def declare(client, reason, nominee: str = NOMINEE):
-    token = csrf_token(client, "/")
-    return client.post(
-        recusal_url(nominee), json={"reason": reason}, headers={"X-CSRFToken": token}
-    )
-
-
-def stored() -> dict:
-    """Everything a save or a recusal can change, read through a connection of its own."""
-    with db.engine.connect() as connection:
-        return {
-            "evaluations": connection.execute(
-                select(
-                    Evaluation.id,
-                    Evaluation.nominee_id,
-                    Evaluation.juror_id,
-                    Evaluation.version,
-                    Evaluation.comment,
-                    Evaluation.submitted_at,
-                    Evaluation.updated_at,
-                ).order_by(Evaluation.id)
-            ).all(),
-            "scores": connection.execute(
-                select(
-                    Score.evaluation_id, Score.criterion_id, Score.value, Score.comment
-                ).order_by(Score.id)
-            ).all(),
-            "recusals": connection.execute(
-                select(
-                    Recusal.id,
-                    Recusal.nominee_id,
-                    Recusal.juror_id,
-                    Recusal.reason,
-                    Recusal.lifted_at,
-                ).order_by(Recusal.id)
-            ).all(),
-            "audit": connection.scalar(select(func.count()).select_from(AuditEvent)),
-        }
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 
 def audit_events(action: str | None = None) -> list[AuditEvent]:
@@ -109,29 +40,6 @@ def audit_events(action: str | None = None) -> list[AuditEvent]:
     if action:
         query = query.where(AuditEvent.action == action)
     return list(db.session.scalars(query))
-
-
-def set_phase(award: Award, status: str, opens: timedelta | None, closes: timedelta | None):
-    now = utcnow()
-    award.status = status
-    award.scoring_opens_at = now + opens if opens is not None else None
-    award.scoring_closes_at = now + closes if closes is not None else None
-    db.session.commit()
-
-
-def other_award(**columns) -> Award:
-    """A second award with one nominee, for jurors who are not on the Excellence Award's jury."""
-    award = Award(slug="other-award", title="Another Award", **columns)
-    db.session.add(award)
-    db.session.flush()
-    db.session.add(
-        Nominee(
-            award_id=award.id, slug="elsewhere", title="Elsewhere", organisation="O", city="C",
-            country="K",
-        )
-    )  # fmt: skip
-    db.session.commit()
-    return award
 
 
 # --- Fixtures ---------------------------------------------------------------------------------

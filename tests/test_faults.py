@@ -50,7 +50,8 @@ from judging.models import (
 from judging.services import voting
 from judging.services.seeding import read_shortlist, seed_shortlist
 
-from .conftest import FAST_ARGON2, PASSWORD, PASSWORD_HASH, ROOT, SHORTLIST
+from .fixtures.app import FAST_ARGON2
+from .fixtures.domain import PASSWORD, PASSWORD_HASH, ROOT, SHORTLIST
 from .servers import free_port
 
 SECRET = "test-secret-key-not-for-production"
@@ -749,14 +750,15 @@ def app_on(scene: Scene, tmp_path: Path):
 def test_a_read_only_database_refuses_writes_clearly_and_reads_go_on(read_only_scene, tmp_path):
     scene = read_only_scene
     app = app_on(scene, tmp_path)
-    from .conftest import IsolatedClient, csrf_token
+    from .fixtures.app import IsolatedClient
+    from .fixtures.domain import csrf_token
 
     app.test_client_class = IsolatedClient
     client = app.test_client()
     nominee = scene.nominees[0]
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == scene.jurors[0]))
-        from .conftest import log_in
+        from .fixtures.domain import log_in
 
         assert log_in(client, user).status_code == 302
     token = csrf_token(client, "/jury/")
@@ -802,7 +804,8 @@ def test_a_read_only_sqlite_database_gets_the_same_clear_refusal(tmp_path):
     """SQLite's own refusal (a read-only database file) gets the same 503."""
     from sqlalchemy import event
 
-    from .conftest import IsolatedClient, csrf_token, log_in
+    from .fixtures.app import IsolatedClient
+    from .fixtures.domain import csrf_token, log_in
 
     url = f"sqlite:///{tmp_path / 'judging.sqlite'}"
     scene = prepare(url, tmp_path, jurors=1)

@@ -22,6 +22,8 @@ from judging.extensions import limiter
 
 from .servers import free_port, start_gunicorn
 
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
+
 
 def _get(url: str) -> tuple[int, dict, str]:
     try:

@@ -12,8 +12,8 @@ from judging.extensions import db
 from judging.models import AuditEvent, Evaluation, Recusal
 from judging.services.evaluations import shuffled_for
 
-from .conftest import csrf_token, log_in
-from .test_evaluations import (
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import (
     ALL_SCORES,
     AWARD,
     NOMINEE,

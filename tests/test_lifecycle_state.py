@@ -40,7 +40,8 @@ from judging.models import AuditEvent, Award, Ballot, Evaluation, JuryMember, Re
 from judging.services import publication, results, voting
 from judging.services.audit import checkpoint_path, first_broken_event
 from judging.services.seeding import read_shortlist, seed_shortlist
-from tests.conftest import PASSWORD_HASH, SHORTLIST, _empty_all_tables, csrf_token, log_in
+from tests.fixtures.app import _empty_all_tables
+from tests.fixtures.domain import PASSWORD_HASH, SHORTLIST, csrf_token, log_in
 
 EXAMPLES = int(os.environ.get("LIFECYCLE_EXAMPLES", "20"))
 STEPS = int(os.environ.get("LIFECYCLE_STEPS", "30"))

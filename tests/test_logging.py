@@ -30,7 +30,8 @@ from judging.models import Award, Base, User, utcnow
 from judging.services import accounts, voting
 from judging.services.seeding import read_shortlist, seed_shortlist
 
-from .conftest import FAST_ARGON2, PASSWORD, PASSWORD_HASH, SHORTLIST
+from .fixtures.app import FAST_ARGON2
+from .fixtures.domain import PASSWORD, PASSWORD_HASH, SHORTLIST
 from .servers import start_gunicorn
 
 

@@ -10,7 +10,7 @@ from judging.extensions import db
 from judging.models import RecoveryCode, Setting
 from judging.services import two_factor
 
-from .conftest import PASSWORD, csrf_token, log_in
+from .fixtures.domain import PASSWORD, csrf_token, log_in
 
 
 def test_login_takes_email_and_password_and_sends_each_role_home(app, client, make_user):

@@ -11,7 +11,7 @@ from judging.mail import MailError, outgoing, send_mail
 from judging.services.accounts import create_user
 from judging.services.notifications import send_invitation
 
-from .conftest import csrf_token
+from .fixtures.domain import csrf_token
 from .servers import free_port
 
 

@@ -22,9 +22,7 @@ from sqlalchemy import inspect
 from judging import create_app
 from judging.extensions import db
 
-from .conftest import ROOT
-
-pytestmark = pytest.mark.one_engine
+from .fixtures.domain import ROOT
 
 MIGRATIONS = ROOT / "migrations"
 

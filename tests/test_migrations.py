@@ -10,7 +10,9 @@ from judging import create_app
 from judging.extensions import db
 from judging.models import Base
 
-from .conftest import ENGINES
+from .fixtures.engines import ENGINES
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 
 @pytest.fixture(params=ENGINES)
@@ -122,7 +124,7 @@ def published_the_old_way(app) -> str:
     from judging.services.awards import award_by_slug, transition
     from judging.services.seeding import read_shortlist, seed_shortlist
 
-    from .conftest import SHORTLIST
+    from .fixtures.domain import SHORTLIST
 
     upgrade()
     report = seed_shortlist(read_shortlist(SHORTLIST), actor=None)

@@ -11,7 +11,7 @@ from judging.extensions import db
 from judging.models import Ballot, VotingCredential
 from judging.services import voting
 
-from .conftest import csrf_token
+from .fixtures.domain import csrf_token
 
 
 @pytest.mark.parametrize(

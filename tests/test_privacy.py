@@ -30,7 +30,9 @@ from judging.models import (
 from judging.services import publication, voting
 from judging.services.audit import first_broken_event, record_event
 
-from .conftest import csrf_token, log_in
+from .fixtures.domain import csrf_token, log_in
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 VOTER = "Private.Voter+awards@example.org"
 VOTER_IP = "203.0.113.77"

@@ -2,7 +2,7 @@
 
 import re
 
-from .conftest import ROOT
+from .fixtures.domain import ROOT
 
 
 def test_home_lists_the_award(client, seeded_award):

@@ -14,8 +14,10 @@ from judging.services import publication
 from judging.services.audit import record_event
 from judging.services.awards import transition
 
-from .conftest import csrf_token
-from .test_evaluations import draft, put_evaluation
+from .fixtures.domain import csrf_token
+from .fixtures.scoring import draft, put_evaluation
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 SCORES = {
     "innovation": 8,

@@ -14,8 +14,8 @@ from judging.models import Evaluation, Nominee, ResultSnapshot, Score, utcnow
 from judging.services import publication, voting
 from judging.services.awards import transition
 
-from .conftest import csrf_token, log_in
-from .test_evaluations import draft, evaluation_url
+from .fixtures.domain import csrf_token, log_in
+from .fixtures.scoring import draft, evaluation_url
 
 ALL = {"innovation": 6, "impact": 7, "person-centred": 8, "sustainability": 5, "transferability": 6}
 NOMINEE = "evikomp"

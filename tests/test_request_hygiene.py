@@ -24,7 +24,7 @@ from judging.services import accounts
 from judging.services.audit import record_event
 from judging.services.seeding import SeedError, read_shortlist
 
-from .conftest import SHORTLIST, csrf_token, log_in
+from .fixtures.domain import SHORTLIST, csrf_token, log_in
 from .servers import start_gunicorn
 
 AWARD = "excellence-award"

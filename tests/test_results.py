@@ -12,7 +12,9 @@ from judging.extensions import db
 from judging.models import AuditEvent, CastingDecision, Evaluation, User
 from judging.services import demo, results
 
-from .conftest import csrf_token
+from .fixtures.domain import csrf_token
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 ALL = {"innovation": 8, "impact": 8, "person-centred": 8, "sustainability": 8, "transferability": 8}
 

@@ -17,38 +17,13 @@ from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import ResultSnapshot
-from judging.services import publication, voting
+from judging.services import publication
 
-from . import test_admin_voting as vote_admin
-from .conftest import csrf_token
-from .test_ceremony import presentation
-from .test_publication import SCORES
+from .fixtures.domain import csrf_token
+from .fixtures.results import AWARD, AWARD_PAGE, SCORES, fresh, presentation, step, vote_then_close
 
-AWARD = vote_admin.AWARD
-AWARD_PAGE = vote_admin.AWARD_PAGE
 REVIEW = f"{AWARD_PAGE}/review"
 LEADERBOARD = f"{AWARD_PAGE}/leaderboard"
-
-# The fixtures of the vote's admin tests: scoring closed with a strict jury order; an admin.
-scored = vote_admin.scored
-admin_client = vote_admin.admin_client
-
-
-def vote_then_close(client, award, votes_for_third: int = 10, voided: int = 1):
-    """70/30, voting opened and closed through the award's pages; the jury's third gets every
-    counted vote, and one more ballot (for the jury's first) is voided."""
-    assert vote_admin.settings(client, 70, 30).status_code == 302
-    assert vote_admin.step(client, "open_voting").status_code == 302
-    award = vote_admin.fresh(award)
-    first, third = award.nominees[0], award.nominees[2]
-    ballots = vote_admin._ballots(award, {third.slug: votes_for_third, first.slug: voided})
-    for ballot in ballots[votes_for_third:]:
-        voting.void(ballot, reason="Card found twice", actor=client.admin)
-    db.session.commit()
-    assert vote_admin.step(client, "close_voting").status_code == 302
-    award = vote_admin.fresh(award)
-    assert award.status == "voting_closed"
-    return award, first, third
 
 
 def publish_from_the_page(client):
@@ -74,12 +49,12 @@ def test_an_award_whose_voting_closed_is_published_from_its_pages(admin_client, 
     done = publish_from_the_page(admin_client)
     assert done.status_code == 302 and done.location == f"/awards/{AWARD}/results"
     snapshot = db.session.scalar(select(ResultSnapshot))
-    assert snapshot is not None and vote_admin.fresh(award).status == "published"
+    assert snapshot is not None and fresh(award).status == "published"
     assert json.loads(snapshot.document)["nominees"][0]["slug"] == third.slug
 
 
 def test_the_review_page_names_the_step_still_to_take(admin_client, scored):
-    assert vote_admin.step(admin_client, "open_voting").status_code == 302
+    assert step(admin_client, "open_voting").status_code == 302
     review = admin_client.get(REVIEW).get_data(as_text=True)
     assert "Close voting on the" in review
     assert f'action="{AWARD_PAGE}/publish"' not in review

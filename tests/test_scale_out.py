@@ -13,7 +13,7 @@ gunicorn processes on PostgreSQL); not repeated here.
 
 PostgreSQL only (SQLite is one file on one host): the test takes its throw-away database from
 the `postgres` fixture, which skips without TEST_DATABASE_URL; in CI that variable is required
-(tests/conftest.py), so there it always runs.
+(tests/fixtures/engines.py), so there it always runs.
 """
 
 import http.cookiejar
@@ -37,7 +37,8 @@ from judging.models import AuditEvent, Award, Base, Evaluation, JuryMember, User
 from judging.services.audit import first_broken_event
 from judging.services.seeding import read_shortlist, seed_shortlist
 
-from .conftest import FAST_ARGON2, PASSWORD, PASSWORD_HASH, SHORTLIST
+from .fixtures.app import FAST_ARGON2
+from .fixtures.domain import PASSWORD, PASSWORD_HASH, SHORTLIST
 from .servers import SECRET, gunicorns
 
 REDIS_URL = "redis://127.0.0.1:6379/13"

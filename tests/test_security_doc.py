@@ -4,11 +4,7 @@ document cannot promise what no test checks any more."""
 import ast
 import re
 
-import pytest
-
-from .conftest import ROOT
-
-pytestmark = pytest.mark.one_engine
+from .fixtures.domain import ROOT
 
 DOC = ROOT / "docs" / "security.md"
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .conftest import ROOT, log_in
+from .fixtures.domain import ROOT, log_in
 
 
 @pytest.mark.parametrize(

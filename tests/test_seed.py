@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Criterion, Nominee
 
-from .conftest import ROOT, SHORTLIST
+from .fixtures.domain import ROOT, SHORTLIST
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 SOURCE_TEXT = ROOT / "seed" / "excellence-award-source.txt"  # the organiser's own text
 

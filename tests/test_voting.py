@@ -10,7 +10,9 @@ from judging.extensions import db
 from judging.models import Ballot, Base, Nominee, utcnow
 from judging.services import voting
 
-from .conftest import csrf_token
+from .fixtures.domain import csrf_token
+
+pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
 NOMINEE = "gaming-club"
 
