@@ -10,7 +10,8 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Recusal
 
-from .fixtures.domain import csrf_token, log_in
+from .fixtures.domain import csrf_token, events, juror_client_for, text_of
+from .fixtures.results import step
 from .fixtures.scoring import (
     ALL_SCORES,
     AWARD,
@@ -25,41 +26,17 @@ from .fixtures.scoring import (
 PAGE = f"/admin/awards/{AWARD}"
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    admin = make_user(role="admin", name="Ada Admin")
-    assert log_in(client, admin).status_code == 302
-    client.admin = admin
-    return client
-
-
-def juror_client_for(app, user):
-    juror_client = app.test_client()
-    assert log_in(juror_client, user).status_code == 302
-    return juror_client
-
-
-def text_of(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", "", response.get_data(as_text=True)).split())
-
-
 def status_of(award: Award) -> str:
     db.session.expire_all()
     return db.session.get(Award, award.id).status
 
 
-def events(prefix: str, *but: str) -> list[AuditEvent]:
+def events_under(prefix: str, *but: str) -> list[AuditEvent]:
+    """The audit events whose action starts with `prefix`, but for those in `but`, oldest first."""
     db.session.expire_all()
     query = select(AuditEvent).where(AuditEvent.action.startswith(prefix))
     return list(
         db.session.scalars(query.where(AuditEvent.action.not_in(but)).order_by(AuditEvent.id))
-    )
-
-
-def step(client, name: str):
-    """Take a step through its confirmation page, as the admin does."""
-    return client.post(
-        f"{PAGE}/{name}", data={"csrf_token": csrf_token(client, PAGE), "confirmed": "yes"}
     )
 
 
@@ -141,7 +118,7 @@ def test_the_buttons_open_close_and_reopen_scoring_and_are_audited(admin_client,
     step(admin_client, "open_scoring")
     assert status_of(seeded_award) == "scoring"
 
-    opened, closed, reopened = events("award.", "award.seeded")
+    opened, closed, reopened = events_under("award.", "award.seeded")
     assert [e.action for e in (opened, closed, reopened)] == [
         "award.open_scoring",
         "award.close_scoring",
@@ -210,12 +187,12 @@ def test_closing_scoring_stops_jurors_saving(app, admin_client, make_user, seede
 def test_a_step_the_award_is_not_ready_for_is_refused(admin_client, seeded_award, status, refused):
     seeded_award.status = status
     db.session.commit()
-    count = len(events(""))
+    count = len(events_under(""))
     response = step(admin_client, refused)
     # Refused: 409, not a redirect as if it had been taken; the reason on the award's page.
     assert response.status_code == 409
     assert status_of(seeded_award) == status
-    assert len(events("")) == count
+    assert len(events_under("")) == count
     target = "closed" if refused == "close_scoring" else "scoring"
     assert f"it cannot go to {target} from there" in text_of(response)
     assert "Next step" in text_of(response)
@@ -280,7 +257,7 @@ def test_a_lifted_conflict_can_be_declared_again(admin_client, recused):
     assert put_evaluation(recused, draft({"impact": 7})).status_code == 403
     page = text_of(admin_client.get(PAGE))
     assert "“He is back on its board.”" in page and "Reason for lifting it" in page
-    assert [e.action for e in events("recusal.")] == [
+    assert [e.action for e in events_under("recusal.")] == [
         "recusal.declared",
         "recusal.lifted",
         "recusal.declared",
@@ -341,7 +318,7 @@ def test_the_award_commands_open_close_and_reopen_scoring(runner, seeded_award):
     assert result.exit_code == 0 and f"{AWARD} is now scoring" in result.output
     assert status_of(seeded_award) == "scoring"
 
-    audited = events("award.", "award.seeded")
+    audited = events_under("award.", "award.seeded")
     assert [e.action for e in audited] == [
         "award.open_scoring",
         "award.close_scoring",

@@ -1,32 +1,23 @@
 """The admin's jury page: who is on the jury, how the nominees are shared (all, or an assignment
 generated and adjusted by hand), each juror's and nominee's progress, and reminders."""
 
-import html
 import json
 import re
 from datetime import datetime
-from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Assignment, AuditEvent, Award, Evaluation, JuryMember, Nominee, utcnow
+from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, utcnow
 from judging.services import evaluations
 from judging.services.progress import award_progress, jury_progress
 
-from .fixtures.domain import csrf_token, log_in
+from .fixtures.domain import csrf_token, events, juror_client_for, post, text_of
+from .fixtures.mail import outbox
 from .fixtures.scoring import ALL_SCORES, AWARD, declare, draft, put_evaluation
 
 PAGE = f"/admin/awards/{AWARD}/jury"
-
-
-@pytest.fixture
-def admin_client(client, make_user):
-    admin = make_user(role="admin", name="Ada Admin")
-    assert log_in(client, admin).status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -35,26 +26,15 @@ def jury(make_user, seeded_award):
     return [make_user(name=f"Juror {c}", awards=[seeded_award]) for c in "ABCDE"]
 
 
-def post(client, path: str, **data):
-    return client.post(PAGE + path, data={**data, "csrf_token": csrf_token(client, PAGE)})
-
-
-def text_of(response) -> str:
-    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split()))
-
-
 def assigned() -> set[tuple[int, int]]:
     """(juror id, nominee id) of every assignment, read afresh."""
     db.session.expire_all()
     return set(db.session.execute(select(Assignment.juror_id, Assignment.nominee_id)).all())
 
 
-def events(action: str) -> list[dict]:
-    db.session.expire_all()
-    rows = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-    )
-    return [json.loads(e.payload) | {"_subject": e.subject} for e in rows]
+def payloads(action: str) -> list[dict]:
+    """The payloads of one action's audit events, oldest first, each with its subject."""
+    return [json.loads(e.payload) | {"_subject": e.subject} for e in events(action)]
 
 
 def mode_of(award: Award) -> str:
@@ -68,23 +48,8 @@ def members(award: Award) -> set[int]:
     )
 
 
-def outbox(app) -> list[tuple[str, str, str]]:
-    """(to, subject, body) of every message written to the outbox, in the order sent."""
-    messages = []
-    for path in sorted((Path(app.instance_path) / "outbox").glob("*.eml")):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        messages.append((message["To"], message["Subject"], message.get_content()))
-    return messages
-
-
 def generate(client, k) -> object:
-    return post(client, "/generate", k=str(k))
-
-
-def juror_client_for(app, user):
-    juror_client = app.test_client()
-    assert log_in(juror_client, user).status_code == 302
-    return juror_client
+    return post(client, f"{PAGE}/generate", k=str(k))
 
 
 # --- The page ---------------------------------------------------------------------------------
@@ -118,10 +83,10 @@ def test_an_existing_juror_account_is_added_to_the_jury_and_audited(
     assert "Dee Activated" not in page  # deactivated accounts are not offered
     assert 'href="/admin/people"' in page  # new people are invited there
 
-    response = post(admin_client, "/add", juror=str(outsider.id))
+    response = post(admin_client, f"{PAGE}/add", juror=str(outsider.id))
     assert response.status_code == 302 and response.location.startswith(PAGE)
     assert outsider.id in members(seeded_award)
-    [event] = events("jury.membership_changed")
+    [event] = payloads("jury.membership_changed")
     assert event["added"] == [AWARD] and event["_subject"] == f"user:{outsider.id}"
     assert "Olga Outside is on the jury." in text_of(admin_client.get(PAGE))
 
@@ -138,7 +103,7 @@ def test_a_bad_juror_to_add_is_refused_beside_the_field(
         "empty": lambda: "",
     }[who]()
     before = members(seeded_award)
-    response = post(admin_client, "/add", juror=str(user_id))
+    response = post(admin_client, f"{PAGE}/add", juror=str(user_id))
     assert response.status_code == 422
     message = {
         "admin": "Another Admin is an administrator; only jurors sit on a jury.",
@@ -152,7 +117,7 @@ def test_a_bad_juror_to_add_is_refused_beside_the_field(
         response.get_data(as_text=True),
     ), text_of(response)
     assert members(seeded_award) == before
-    assert events("jury.membership_changed") == []
+    assert payloads("jury.membership_changed") == []
 
 
 def test_a_juror_without_work_is_taken_off_the_jury_with_their_assignments(
@@ -163,11 +128,11 @@ def test_a_juror_without_work_is_taken_off_the_jury_with_their_assignments(
     theirs = {p for p in assigned() if p[0] == leaving.id}
     assert theirs
 
-    response = post(admin_client, f"/{leaving.id}/remove")
+    response = post(admin_client, f"{PAGE}/{leaving.id}/remove")
     assert response.status_code == 302
     assert leaving.id not in members(seeded_award)
     assert not {p for p in assigned() if p[0] == leaving.id}
-    [event] = [e for e in events("jury.membership_changed") if e["removed"]]
+    [event] = [e for e in payloads("jury.membership_changed") if e["removed"]]
     assert event["assignments_removed"] == len(theirs) and event["evaluations_kept"] == 0
     text = text_of(admin_client.get(PAGE))
     assert f"Juror A is no longer on the jury; their {len(theirs)} assigned nominees" in text
@@ -182,7 +147,7 @@ def test_taking_off_a_juror_who_has_begun_asks_first_and_keeps_their_evaluations
     make_evaluation(seeded_award.nominees[0], leaving, ALL_SCORES, submitted=True)
     make_evaluation(seeded_award.nominees[1], leaving, {"impact": 3})
 
-    response = post(admin_client, f"/{leaving.id}/remove")
+    response = post(admin_client, f"{PAGE}/{leaving.id}/remove")
     assert response.status_code == 200
     text = text_of(response)
     assert "Please confirm" in text
@@ -190,7 +155,7 @@ def test_taking_off_a_juror_who_has_begun_asks_first_and_keeps_their_evaluations
     assert "their evaluations are kept, not deleted" in text
     assert leaving.id in members(seeded_award)  # nothing happened yet
 
-    response = post(admin_client, f"/{leaving.id}/remove", confirmed="yes")
+    response = post(admin_client, f"{PAGE}/{leaving.id}/remove", confirmed="yes")
     assert response.status_code == 302
     assert leaving.id not in members(seeded_award)
     kept = db.session.scalars(select(Evaluation).where(Evaluation.juror_id == leaving.id)).all()
@@ -199,10 +164,10 @@ def test_taking_off_a_juror_who_has_begun_asks_first_and_keeps_their_evaluations
 
 def test_a_juror_not_on_the_jury_cannot_be_removed(admin_client, make_user, seeded_award):
     outsider = make_user(name="Olga Outside")
-    response = post(admin_client, f"/{outsider.id}/remove")
+    response = post(admin_client, f"{PAGE}/{outsider.id}/remove")
     assert response.status_code == 302
     assert "Olga Outside is not on this jury." in text_of(admin_client.get(PAGE))
-    assert events("jury.membership_changed") == []
+    assert payloads("jury.membership_changed") == []
 
 
 # --- Generating the assignment ----------------------------------------------------------------
@@ -226,7 +191,7 @@ def test_generating_gives_every_nominee_k_jurors_evenly_never_a_recused_pair(
     loads = sorted(sum(1 for j, _ in pairs if j == juror.id) for juror in jury)
     assert loads == [7, 8, 8, 8, 8]
     assert mode_of(seeded_award) == "assigned"
-    [event] = events("assignment.generated")
+    [event] = payloads("assignment.generated")
     assert event["k"] == 3 and event["mode_before"] == "all"
     assert len(event["added"]) == 39 and event["removed"] == []
     text = text_of(admin_client.get(PAGE))
@@ -258,7 +223,7 @@ def test_generating_again_after_adding_a_juror_changes_little(
     taken = {p for p in after if p[0] == newcomer.id}
     assert len(taken) == 6  # 39 evaluations over six jurors
     assert len(before - after) == 6 and after - before == taken
-    [_, second] = events("assignment.generated")
+    [_, second] = payloads("assignment.generated")
     assert len(second["added"]) == 6 and len(second["removed"]) == 6
 
 
@@ -292,7 +257,7 @@ def test_a_bad_k_is_refused_beside_the_field_and_nothing_is_written(
     assert message in text_of(response)
     assert assigned() == set()
     assert mode_of(seeded_award) == "all"
-    assert events("assignment.generated") == []
+    assert payloads("assignment.generated") == []
 
 
 def test_k_more_than_the_jurors_free_of_conflicts_names_the_nominee(
@@ -356,12 +321,12 @@ def test_an_assigned_juror_sees_only_their_nominees_and_cannot_save_another(
     ).all()
 
     # Back to "every juror scores every nominee": the juror sees them all again.
-    assert post(admin_client, "/mode", mode="all").status_code == 302
+    assert post(admin_client, f"{PAGE}/mode", mode="all").status_code == 302
     assert mode_of(seeded_award) == "all"
     everything = juror_client.get("/jury/").get_data(as_text=True)
     assert all(n.title in everything for n in seeded_award.nominees)
     assert put_evaluation(juror_client, draft({"impact": 7}), nominee=other.slug).status_code == 200
-    [event] = events("award.assignment_mode_changed")
+    [event] = payloads("award.assignment_mode_changed")
     assert (event["before"], event["after"]) == ("assigned", "all")
 
 
@@ -369,7 +334,9 @@ def test_an_assigned_juror_sees_only_their_nominees_and_cannot_save_another(
 
 
 def pair(client, op: str, nominee: Nominee, juror, **extra):
-    return post(client, "/assignment", op=op, nominee=str(nominee.id), juror=str(juror.id), **extra)
+    return post(
+        client, f"{PAGE}/assignment", op=op, nominee=str(nominee.id), juror=str(juror.id), **extra
+    )
 
 
 def test_a_juror_is_assigned_and_unassigned_by_hand_and_each_change_is_audited(
@@ -386,8 +353,8 @@ def test_a_juror_is_assigned_and_unassigned_by_hand_and_each_change_is_audited(
 
     assert pair(admin_client, "remove", nominee, outside).status_code == 302
     assert (outside.id, nominee.id) not in assigned()
-    [added] = events("assignment.added")
-    [removed] = events("assignment.removed")
+    [added] = payloads("assignment.added")
+    [removed] = payloads("assignment.removed")
     assert added["juror"] == removed["juror"] == outside.id
     assert added["nominee"] == removed["nominee"] == nominee.slug
     assert removed["evaluation"] is None
@@ -400,15 +367,15 @@ def test_a_recused_pair_cannot_be_assigned_by_hand(app, admin_client, seeded_awa
     nominee = seeded_award.nominees[0]
     outside = next(j for j in jury if (j.id, nominee.id) not in assigned())
     # Conflicts are declared on nominees one can see: in "every juror scores every nominee".
-    post(admin_client, "/mode", mode="all")
+    post(admin_client, f"{PAGE}/mode", mode="all")
     declare(juror_client_for(app, outside), "I chair its board.", nominee=nominee.slug)
-    post(admin_client, "/mode", mode="assigned")
+    post(admin_client, f"{PAGE}/mode", mode="assigned")
     before = assigned()
 
     response = pair(admin_client, "add", nominee, outside)
     assert response.status_code == 302
     assert assigned() == before
-    assert events("assignment.added") == []
+    assert payloads("assignment.added") == []
     page = admin_client.get(PAGE)
     assert (
         f"{outside.name} declared a conflict of interest with “{nominee.title}”: they cannot "
@@ -440,12 +407,12 @@ def test_unassigning_begun_work_asks_first_and_keeps_the_evaluation(
     assert f"Juror A has a submitted evaluation of “{nominee.title}”." in text
     assert "The evaluation is kept, not deleted" in text
     assert (juror.id, nominee.id) in assigned()
-    assert events("assignment.removed") == []
+    assert payloads("assignment.removed") == []
 
     response = pair(admin_client, "remove", nominee, juror, confirmed="yes")
     assert response.status_code == 302
     assert (juror.id, nominee.id) not in assigned()
-    [event] = events("assignment.removed")
+    [event] = payloads("assignment.removed")
     assert event["evaluation"] == "submitted"
     assert db.session.scalars(
         select(Evaluation).where(
@@ -470,7 +437,7 @@ def test_an_impossible_change_by_hand_is_refused(admin_client, make_user, seeded
         "other award": {"op": "add", "nominee": nominee.id, "juror": make_user().id},
         "junk": {"op": "steal", "nominee": "x", "juror": ""},
     }[case]
-    assert post(admin_client, "/assignment", **data).status_code == 302
+    assert post(admin_client, f"{PAGE}/assignment", **data).status_code == 302
     assert assigned() == before
     message = {
         "not assigned": f"{off.name} is not assigned to “{nominee.title}”.",
@@ -482,27 +449,27 @@ def test_an_impossible_change_by_hand_is_refused(admin_client, make_user, seeded
 
 
 def test_switching_to_the_assignment_needs_every_nominee_covered(admin_client, seeded_award, jury):
-    response = post(admin_client, "/mode", mode="assigned")
+    response = post(admin_client, f"{PAGE}/mode", mode="assigned")
     assert response.status_code == 302
     assert mode_of(seeded_award) == "all"
     assert "13 nominees have no juror assigned" in text_of(admin_client.get(PAGE))
-    assert events("award.assignment_mode_changed") == []
+    assert payloads("award.assignment_mode_changed") == []
 
 
 def test_switching_to_the_assignment_asks_first_when_it_hides_begun_work(
     admin_client, seeded_award, jury, make_evaluation
 ):
     generate(admin_client, 1)
-    post(admin_client, "/mode", mode="all")
+    post(admin_client, f"{PAGE}/mode", mode="all")
     juror = jury[0]
     elsewhere = next(n for n in seeded_award.nominees if (juror.id, n.id) not in assigned())
     make_evaluation(elsewhere, juror, {"impact": 4})
 
-    response = post(admin_client, "/mode", mode="assigned")
+    response = post(admin_client, f"{PAGE}/mode", mode="assigned")
     assert response.status_code == 200
     assert "1 evaluation is on nominees not assigned to their juror." in text_of(response)
     assert mode_of(seeded_award) == "all"
-    assert post(admin_client, "/mode", mode="assigned", confirmed="yes").status_code == 302
+    assert post(admin_client, f"{PAGE}/mode", mode="assigned", confirmed="yes").status_code == 302
     assert mode_of(seeded_award) == "assigned"
 
 
@@ -516,10 +483,10 @@ def test_the_jury_and_assignment_are_frozen_once_voting_starts(
     newcomer = make_user(name="Late Comer")
     refusal = "This award is voting: the jury's work is over, so its jury and assignment can no "
     for attempt in (
-        lambda: post(admin_client, "/add", juror=str(newcomer.id)),
-        lambda: post(admin_client, f"/{jury[0].id}/remove", confirmed="yes"),
+        lambda: post(admin_client, f"{PAGE}/add", juror=str(newcomer.id)),
+        lambda: post(admin_client, f"{PAGE}/{jury[0].id}/remove", confirmed="yes"),
         lambda: generate(admin_client, 3),
-        lambda: post(admin_client, "/mode", mode="all"),
+        lambda: post(admin_client, f"{PAGE}/mode", mode="all"),
         lambda: pair(admin_client, "remove", seeded_award.nominees[0], jury[0], confirmed="yes"),
     ):
         assert attempt().status_code == 302
@@ -549,9 +516,9 @@ def test_progress_counts_only_each_jurors_own_scoreable_nominees(
     make_evaluation(fourth, juror, ALL_SCORES, submitted=True)
     # Not counted: a nominee not assigned to them, one they recused from, one withdrawn.
     make_evaluation(not_theirs, juror, ALL_SCORES, submitted=True)
-    post(admin_client, "/mode", mode="all")
+    post(admin_client, f"{PAGE}/mode", mode="all")
     declare(juror_client_for(app, juror), "A conflict.", nominee=third.slug)
-    post(admin_client, "/mode", mode="assigned", confirmed="yes")
+    post(admin_client, f"{PAGE}/mode", mode="assigned", confirmed="yes")
     fourth.withdrawn_at = utcnow()
     db.session.commit()
 
@@ -624,9 +591,10 @@ def test_a_reminder_says_how_many_are_left_with_the_link_and_the_deadline(
     make_evaluation(theirs[0], juror, ALL_SCORES, submitted=True)
     make_evaluation(theirs[1], juror, {"impact": 4})
 
-    response = post(admin_client, f"/{juror.id}/remind")
+    response = post(admin_client, f"{PAGE}/{juror.id}/remind")
     assert response.status_code == 302
-    [(to, subject, body)] = outbox(app)
+    [message] = outbox(app)
+    to, subject, body = message["To"], message["Subject"], message.get_content()
     left = len(theirs) - 1
     assert to == juror.email
     assert subject == f"Reminder: {left} evaluations left for {scoring.title}"
@@ -634,7 +602,7 @@ def test_a_reminder_says_how_many_are_left_with_the_link_and_the_deadline(
     assert "one of them saved as a draft" in body
     assert "http://localhost/jury/" in body
     assert f"Scoring closes on 14 March {scoring.scoring_closes_at.year}, 18:00 UTC." in body
-    [event] = events("jury.reminded")
+    [event] = payloads("jury.reminded")
     assert event == {"award": AWARD, "left": left, "drafts": 1, "_subject": f"user:{juror.id}"}
     assert "Reminder sent to Juror A." in text_of(admin_client.get(PAGE))
 
@@ -651,16 +619,16 @@ def test_remind_all_reaches_only_the_unfinished_jurors_who_can_log_in(
     assert "Remind all unfinished jurors (4)" in page  # not the invited one
     assert f'aria-label="Remind {finished.name}"' not in page
 
-    assert post(admin_client, "/remind").status_code == 302
-    recipients = sorted(to for to, _, _ in outbox(app))
+    assert post(admin_client, f"{PAGE}/remind").status_code == 302
+    recipients = sorted(message["To"] for message in outbox(app))
     assert recipients == sorted(j.email for j in jury[1:])
-    assert len(events("jury.reminded")) == 4
+    assert len(payloads("jury.reminded")) == 4
     text = text_of(admin_client.get(PAGE))
     assert "Reminder sent to Juror B, Juror C, Juror D, Juror E." in text
     assert f"No reminder to {invited.name}: they cannot log in yet" in text
 
     # Reminding the finished juror directly sends nothing.
-    assert post(admin_client, f"/{finished.id}/remind").status_code == 302
+    assert post(admin_client, f"{PAGE}/{finished.id}/remind").status_code == 302
     assert len(outbox(app)) == 4
     assert "Juror A has submitted every evaluation: no reminder needed." in text_of(
         admin_client.get(PAGE)
@@ -673,20 +641,20 @@ def test_a_mail_failure_is_a_clear_message_and_nothing_else_breaks(
     from .servers import free_port
 
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
-    response = post(admin_client, "/remind")
+    response = post(admin_client, f"{PAGE}/remind")
     assert response.status_code == 302
     page = admin_client.get(PAGE)
     assert page.status_code == 200
     text = text_of(page)
     assert "The mail server refused a reminder, so none was sent to Juror A, Juror B" in text
-    assert events("jury.reminded") == []
+    assert payloads("jury.reminded") == []
 
 
 def test_reminders_are_only_for_an_award_in_scoring(app, admin_client, seeded_award, jury):
     page = text_of(admin_client.get(PAGE))
     assert "Remind all unfinished jurors" not in page
     assert "Reminders can be sent while the jury is scoring." in page
-    assert post(admin_client, "/remind").status_code == 302
+    assert post(admin_client, f"{PAGE}/remind").status_code == 302
     assert "Reminders can be sent only while the jury is scoring." in text_of(
         admin_client.get(PAGE)
     )

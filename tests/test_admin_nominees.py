@@ -16,7 +16,7 @@ from judging.models import AuditEvent, Award, Evaluation, Nominee
 from judging.services import nominees as nominee_service
 from judging.services.audit import first_broken_event
 
-from .fixtures.domain import csrf_token, log_in
+from .fixtures.domain import csrf_token, events, log_in, post, text_of
 from .fixtures.scoring import ALL_SCORES, AWARD
 
 pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
@@ -49,17 +49,11 @@ NEW = {
 
 
 @pytest.fixture
-def admin(client, make_user, seeded_award):
-    """The test client, logged in as an administrator, with its CSRF token at hand."""
-    user = make_user(role="admin", name="Ada Admin")
-    assert log_in(client, user).status_code == 302
-    client.user = user
-    client.token = csrf_token(client, "/admin/")
-    return client
-
-
-def post(client, url: str, **data):
-    return client.post(url, data={**data, "csrf_token": client.token})
+def admin(admin_client, seeded_award):
+    """The admin's client on the seeded award, with its CSRF token at hand (for uploads)."""
+    admin_client.user = admin_client.admin
+    admin_client.token = csrf_token(admin_client, "/admin/")
+    return admin_client
 
 
 def upload(client, content: bytes, filename: str, **data):
@@ -68,10 +62,6 @@ def upload(client, content: bytes, filename: str, **data):
         data={"file": (io.BytesIO(content), filename), "csrf_token": client.token, **data},
         content_type="multipart/form-data",
     )
-
-
-def text_of(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 def row_text(response, slug: str) -> str:
@@ -98,15 +88,6 @@ def nominee(slug: str) -> Nominee | None:
     db.session.expire_all()
     return db.session.scalar(
         select(Nominee).join(Award).where(Award.slug == AWARD, Nominee.slug == slug)
-    )
-
-
-def events(action: str) -> list[AuditEvent]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        )
     )
 
 
@@ -484,7 +465,7 @@ def test_a_preview_shows_every_row_and_writes_nothing(admin):
     response = post(admin, IMPORT, text=GOOD_CSV)
     assert response.status_code == 200
     text = text_of(response)
-    assert "3 nominees ready to import , after the 13 already in this award." in text
+    assert "3 nominees ready to import, after the 13 already in this award." in text
     assert "Import 3 nominees" in text
     # Numbered as the spreadsheet numbers them: the header is row 1.
     rows = preview_rows(response)

@@ -1,22 +1,14 @@
 """The admin's people page: invite, resend, deactivate, change roles, assign juries."""
 
 import re
-from pathlib import Path
 
 from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import AuditEvent, JuryMember, User
 
-from .fixtures.domain import PASSWORD, csrf_token
-
-
-def outbox(app) -> list[Path]:
-    return sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
-
-
-def text_of(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", "", response.get_data(as_text=True)).split())
+from .fixtures.domain import PASSWORD, csrf_token, text_of
+from .fixtures.mail import outbox
 
 
 def ticked_awards(page: str) -> list[str]:
@@ -59,7 +51,7 @@ def test_inviting_a_juror_creates_the_account_and_sends_the_link(app, logged_in,
     assert user.status == "invited" and user.role == "juror"
     assert db.session.scalar(select(JuryMember.award_id).where(JuryMember.user_id == user.id))
     [message] = outbox(app)
-    text = message.read_text()
+    text = message.as_string()
     assert "maria@example.org" in text and "/invitation/" in text
     assert "Invitation sent to maria@example.org" in client.get("/admin/people").get_data(
         as_text=True
@@ -119,7 +111,7 @@ def test_resending_an_invitation_asks_first_and_says_the_old_link_stops(app, log
     assert "Send Maria Costa a new invitation?" in text
     assert "The link sent before" in text and "stops working at once." in text
     assert len(outbox(app)) == 1  # nothing sent yet: the first link still works
-    first_link = next(w for w in outbox(app)[0].read_text().split() if "/invitation/" in w)
+    first_link = next(w for w in outbox(app)[0].as_string().split() if "/invitation/" in w)
     assert client.get("/" + first_link.split("/", 3)[3]).status_code == 200
 
 
@@ -133,7 +125,7 @@ def test_resending_an_invitation_replaces_the_link(app, logged_in):
     )
     assert response.status_code == 302
     assert "The link sent before no longer works." in text_of(client.get("/admin/people"))
-    first, second = (m.read_text() for m in outbox(app))
+    first, second = (m.as_string() for m in outbox(app))
     old_link = next(w for w in first.split() if "/invitation/" in w)
     new_link = next(w for w in second.split() if "/invitation/" in w)
     assert old_link != new_link

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Criterion, Nominee
 
-from .fixtures.domain import csrf_token
+from .fixtures.domain import events, post
 from .fixtures.scoring import draft, put_evaluation
 
 AWARD_FIELDS = {
@@ -18,19 +18,6 @@ AWARD_FIELDS = {
     "quorum": "3",
     "blind": "y",
 }
-
-
-def post(client, url, **data):
-    return client.post(url, data={"csrf_token": csrf_token(client, "/admin/"), **data})
-
-
-def events(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-
-
-@pytest.fixture
-def admin_client(logged_in):
-    return logged_in(role="admin")[0]
 
 
 def test_an_admin_creates_an_award_from_scratch(app, admin_client):

@@ -1,17 +1,11 @@
 """Every error a browser can meet is the app's own page in the app's own words; the API
 answers JSON."""
 
-import re
-
 import pytest
 
-from .fixtures.domain import log_in
+from .fixtures.domain import log_in, text_of
 
 WERKZEUG_WORDS = ("If you entered the URL manually", "The method is not allowed", "requested URL")
-
-
-def text_of(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", "", response.get_data(as_text=True)).split())
 
 
 @pytest.mark.parametrize(

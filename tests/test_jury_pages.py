@@ -12,7 +12,7 @@ from judging.extensions import db
 from judging.models import AuditEvent, Evaluation, Recusal
 from judging.services.evaluations import shuffled_for
 
-from .fixtures.domain import csrf_token, log_in
+from .fixtures.domain import csrf_token, log_in, text_of
 from .fixtures.scoring import (
     ALL_SCORES,
     AWARD,
@@ -39,11 +39,6 @@ def post_form(client, scores=None, *, version=0, action="save", nominee=NOMINEE,
         **fields,
     }
     return client.post(f"/jury/awards/{AWARD}/nominees/{nominee}", data=data)
-
-
-def text_of(response) -> str:
-    """The page as a reader sees it: tags dropped, spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", "", response.get_data(as_text=True)).split())
 
 
 def checked(response, slug: str) -> list[str]:

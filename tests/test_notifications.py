@@ -1,21 +1,14 @@
 """Emails to the jury: scoring opens, the reminder 48 hours before closing (once), results."""
 
 from datetime import timedelta
-from email import message_from_bytes, policy
-from pathlib import Path
 
 from judging.extensions import db
 from judging.models import utcnow
 from judging.services.awards import transition
 
+from .fixtures.mail import outbox
+
 ALL = {"innovation": 7, "impact": 7, "person-centred": 7, "sustainability": 7, "transferability": 7}
-
-
-def outbox(app) -> list:
-    return [
-        message_from_bytes(p.read_bytes(), policy=policy.default)
-        for p in sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
-    ]
 
 
 def test_opening_scoring_tells_every_juror_who_can_log_in(app, runner, seeded_award, make_user):

@@ -12,6 +12,7 @@ from judging.models import Ballot, VotingCredential
 from judging.services import voting
 
 from .fixtures.domain import csrf_token
+from .fixtures.mail import outbox
 
 
 @pytest.mark.parametrize(
@@ -45,14 +46,12 @@ def ask_for_link(client, address: str, **extra):
 
 
 def newest_link(app) -> str:
-    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
-    body = message_from_bytes(outbox[-1].read_bytes(), policy=policy.default).get_content()
+    body = newest_mail(app)
     return re.search(r"http://\S+/vote/excellence-award/online/\S+", body).group(0)
 
 
 def newest_mail(app) -> str:
-    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
-    return message_from_bytes(outbox[-1].read_bytes(), policy=policy.default).get_content()
+    return outbox(app)[-1].get_content()
 
 
 def vote_with(client, link: str, nominee: str = "evikomp", action: str = "confirm"):

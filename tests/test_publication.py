@@ -12,37 +12,12 @@ from judging.extensions import db
 from judging.models import AuditEvent, ResultSnapshot, Score
 from judging.services import publication
 from judging.services.audit import record_event
-from judging.services.awards import transition
 
 from .fixtures.domain import csrf_token
+from .fixtures.results import SCORES
 from .fixtures.scoring import draft, put_evaluation
 
 pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
-
-SCORES = {
-    "innovation": 8,
-    "impact": 7,
-    "person-centred": 9,
-    "sustainability": 6,
-    "transferability": 7,
-}
-
-
-@pytest.fixture
-def scored(seeded_award, make_user, make_evaluation):
-    """Three jurors who evaluated every nominee; the award's scoring closed."""
-    seeded_award.status = "scoring"
-    seeded_award.quorum = 3
-    db.session.commit()
-    jurors = [make_user(awards=[seeded_award]) for _ in range(3)]
-    for i, nominee in enumerate(seeded_award.nominees):
-        total = 30 - 2 * i  # distinct sums over the three jurors: no ties anywhere
-        values = [total // 3 + (1 if j < total % 3 else 0) for j in range(3)]
-        for juror, value in zip(jurors, values, strict=True):
-            make_evaluation(nominee, juror, dict.fromkeys(SCORES, value), submitted=True)
-    transition(seeded_award, "close_scoring", actor=None)
-    db.session.commit()
-    return seeded_award
 
 
 def test_closing_records_a_digest_of_every_score(app, scored):

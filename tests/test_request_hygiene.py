@@ -2,7 +2,6 @@
 deeply nested bodies, out-of-range numbers, invisible and direction-changing characters."""
 
 import contextlib
-import html
 import http.client
 import io
 import json
@@ -11,8 +10,6 @@ import re
 import urllib.error
 import urllib.request
 from datetime import timedelta
-from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -24,17 +21,14 @@ from judging.services import accounts
 from judging.services.audit import record_event
 from judging.services.seeding import SeedError, read_shortlist
 
-from .fixtures.domain import SHORTLIST, csrf_token, log_in
+from .fixtures.domain import SHORTLIST, csrf_token, text_of
+from .fixtures.mail import outbox
 from .servers import start_gunicorn
 
 AWARD = "excellence-award"
 BALLOTS = f"/api/v1/awards/{AWARD}/ballots"
 EVIL = "http://evil.example"
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "Award\u202egpj.exe" shows as "Awardexe.jpg"
-
-
-def text_of(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 def count(model) -> int:
@@ -54,16 +48,14 @@ def post_json(client, url: str, body: str):
 
 
 def newest_mail(app) -> str:
-    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
-    return message_from_bytes(outbox[-1].read_bytes(), policy=policy.default).get_content()
+    return outbox(app)[-1].get_content()
 
 
 @pytest.fixture
-def admin(client, make_user, seeded_award):
-    user = make_user(role="admin", name="Ada Admin")
-    assert log_in(client, user).status_code == 302
-    client.token = csrf_token(client, "/admin/")
-    return client
+def admin(admin_client, seeded_award):
+    """The admin's client on the seeded award, with its CSRF token at hand."""
+    admin_client.token = csrf_token(admin_client, "/admin/")
+    return admin_client
 
 
 @pytest.fixture
@@ -214,8 +206,7 @@ def test_a_title_stored_with_a_line_break_before_the_check_still_gets_its_vote_m
         url, data={"email": "ana@example.org", "csrf_token": csrf_token(client, url)}
     )
     assert response.status_code == 200
-    outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
-    message = message_from_bytes(outbox[-1].read_bytes(), policy=policy.default)
+    message = outbox(app)[-1]
     assert message["Subject"] == "Your vote: Award Bcc: everyone@example.org"
     assert message["Bcc"] is None
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.every_engine  # about what the database does: SQLite an
 ALL = {"innovation": 8, "impact": 8, "person-centred": 8, "sustainability": 8, "transferability": 8}
 
 
-def scored(make_user, make_evaluation, award, table: dict[str, dict[str, int]]):
+def enter_scores(make_user, make_evaluation, award, table: dict[str, dict[str, int]]):
     """{juror name: {nominee slug: same score on every criterion}}, all submitted."""
     nominees = {n.slug: n for n in award.nominees}
     jurors = {}
@@ -33,7 +33,7 @@ def scored(make_user, make_evaluation, award, table: dict[str, dict[str, int]]):
 def test_the_leaderboard_ranks_submitted_evaluations_only(
     app, logged_in, seeded_award, make_user, make_evaluation
 ):
-    scored(
+    enter_scores(
         make_user,
         make_evaluation,
         seeded_award,
@@ -54,7 +54,7 @@ def test_the_leaderboard_ranks_submitted_evaluations_only(
 
 
 def test_switching_the_method(app, logged_in, seeded_award, make_user, make_evaluation):
-    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
     client, _ = logged_in(role="admin")
     page = client.get("/admin/awards/excellence-award/leaderboard?method=borda").get_data(
         as_text=True
@@ -68,7 +68,7 @@ def test_switching_the_method(app, logged_in, seeded_award, make_user, make_eval
 def test_results_json_has_the_documented_shape(
     app, runner, seeded_award, make_user, make_evaluation
 ):
-    scored(
+    enter_scores(
         make_user,
         make_evaluation,
         seeded_award,
@@ -96,7 +96,7 @@ def test_results_json_has_the_documented_shape(
 
 
 def test_results_table_and_csv(app, runner, seeded_award, make_user, make_evaluation):
-    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
     table = runner.invoke(args=["results", "excellence-award"]).output
     assert "method: Mean" in table and "EVIKOMP" in table
     rows = list(
@@ -118,7 +118,7 @@ def test_results_of_an_unknown_award(app, runner):
 
 
 def test_exports_from_the_admin_pages(app, logged_in, seeded_award, make_user, make_evaluation):
-    jurors = scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10}})
+    jurors = enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10}})
     evaluation = db.session.scalar(select(Evaluation))
     evaluation.comment = "Remarkable reach across 15 municipalities."
     db.session.commit()
@@ -141,7 +141,7 @@ def test_exports_from_the_admin_pages(app, logged_in, seeded_award, make_user, m
 def test_a_tie_can_be_resolved_by_a_recorded_casting_decision(
     app, logged_in, seeded_award, make_user, make_evaluation
 ):
-    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 9}})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 9}})
     client, admin = logged_in(role="admin")
     page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
     assert "Ties the rules cannot break" in page
@@ -174,7 +174,7 @@ def test_a_tie_can_be_resolved_by_a_recorded_casting_decision(
 def test_a_casting_decision_must_order_exactly_the_tied_nominees(
     app, logged_in, seeded_award, make_user, make_evaluation
 ):
-    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 9}})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 9}})
     client, _ = logged_in(role="admin")
     token = csrf_token(client, "/admin/awards/excellence-award/leaderboard")
     client.post(
@@ -260,13 +260,13 @@ def test_a_tie_broken_on_median_says_who_is_ahead_and_who_is_behind(
     app, logged_in, seeded_award, make_user, make_evaluation
 ):
     # Equal means (4 points above the scale's bottom on average), different medians.
-    scored(
+    enter_scores(
         make_user,
         make_evaluation,
         seeded_award,
         {"Ann": {"evikomp": 2, "omapu": 4}, "Ben": {"evikomp": 5, "omapu": 4}},
     )
-    scored(make_user, make_evaluation, seeded_award, {"Cem": {"evikomp": 8, "omapu": 7}})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Cem": {"evikomp": 8, "omapu": 7}})
     client, _ = logged_in(role="admin")
     page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
     rows = page[page.index('id="ranking-heading"') :]
@@ -280,7 +280,7 @@ def test_kendalls_w_counts_one_juror_in_the_singular(
     app, logged_in, seeded_award, make_user, make_evaluation
 ):
     every = {n.slug: 1 + i % 10 for i, n in enumerate(seeded_award.nominees)}
-    scored(make_user, make_evaluation, seeded_award, {"Ann": every})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": every})
     client, _ = logged_in(role="admin")
     page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
     assert "Kendall's W, 1 juror who evaluated every nominee" in page
@@ -300,7 +300,7 @@ def test_an_award_without_scores_says_so_instead_of_a_thirteen_way_tie(
 def test_the_ranking_tables_are_labelled_regions_a_keyboard_can_scroll(
     app, logged_in, seeded_award, make_user, make_evaluation
 ):
-    scored(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 5}})
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 9, "omapu": 5}})
     client, _ = logged_in(role="admin")
     page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
     scrollers = re.findall(r'<div class="table-scroll"[^>]*>', page)
