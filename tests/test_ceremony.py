@@ -1,7 +1,6 @@
 """Ceremony mode through the test client: the presenter's page, the results sheet and the
 winner's certificate; who sees what before and after publication."""
 
-import html
 import json
 import re
 
@@ -11,39 +10,9 @@ from judging.extensions import db
 from judging.services import publication
 
 from .fixtures.domain import log_in
+from .fixtures.results import presentation, publish, score_all
 
-CRITERIA = ("innovation", "impact", "person-centred", "sustainability", "transferability")
 TITLE = "Excellence Award: Cities Innovation for Social Change"
-
-
-def score_all(award, make_user, make_evaluation, best_first: list[str], jurors: int = 3):
-    """Every nominee scored by `jurors` jurors, all submitted, in the order `best_first`.
-
-    Nominee i from the end gets i on every criterion (1 = last), and one more on impact in every
-    other step, so that no two nominees tie unless `best_first` repeats a place as a tuple.
-    """
-    nominees = {n.slug: n for n in award.nominees}
-    panel = [make_user(awards=[award]) for _ in range(jurors)]
-    places = list(reversed(best_first))
-    for step, place in enumerate(places):
-        value = 1 + step // 2
-        scores = dict.fromkeys(CRITERIA, value) | {"impact": value + step % 2}
-        for slug in place if isinstance(place, tuple) else (place,):
-            for juror in panel:
-                make_evaluation(nominees[slug], juror, scores, submitted=True)
-
-
-def publish(award, reason: str = "") -> None:
-    award.status = "closed"
-    db.session.commit()
-    publication.publish(award, actor=None, override_reason=reason)
-    db.session.commit()
-
-
-def presentation(page: str) -> dict:
-    found = re.search(r"data-presentation='([^']*)'", page)
-    assert found, "no data block on the presenter's page"
-    return json.loads(html.unescape(found.group(1)))
 
 
 @pytest.fixture
