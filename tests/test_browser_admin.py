@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .fixtures.domain import PASSWORD
+from .fixtures.browser import log_in_on_page
 
 pytestmark = pytest.mark.browser
 
@@ -69,11 +69,7 @@ def test_admin_sets_up_a_second_award_and_two_jurors_score_it(
     app, browser, page, live_server, make_user
 ):
     admin = make_user(role="admin", name="Ada Admin")
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{live_server.url}/admin/")
+    log_in_on_page(page, live_server, admin, "/admin/")
 
     # The award, from scratch: it starts on its criteria page.
     page.get_by_role("link", name="New award").click()

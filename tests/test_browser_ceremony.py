@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .fixtures.domain import PASSWORD
+from .fixtures.browser import log_in_on_page
 from .fixtures.results import publish, score_all
 
 pytestmark = pytest.mark.browser
@@ -34,15 +34,6 @@ def projector(browser):
     context.close()
 
 
-def log_in_as_admin(page, live_server, make_user) -> None:
-    admin = make_user(role="admin")
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{live_server.url}/admin/")
-
-
 def on_screen(page):
     """The slide showing now (there is exactly one)."""
     return page.locator("#stage .slide:visible")
@@ -62,7 +53,7 @@ def test_the_presenter_reveals_the_ranking_key_by_key_offline(
 ):
     publish(seeded_award)
     page = projector.new_page()
-    log_in_as_admin(page, live_server, make_user)
+    log_in_on_page(page, live_server, make_user(role="admin"), "/admin/")
     page.goto(f"{live_server.url}/admin/awards/excellence-award/present")
     expect(on_screen(page).locator(".slide-award")).to_have_text(TITLE)
     expect(page.locator("#key-hint")).to_be_visible()
@@ -103,7 +94,7 @@ def test_the_presenter_reveals_the_ranking_key_by_key_offline(
 
 def test_the_rehearsal_is_labelled_on_every_slide(projector, live_server, make_user, order):
     page = projector.new_page()
-    log_in_as_admin(page, live_server, make_user)
+    log_in_on_page(page, live_server, make_user(role="admin"), "/admin/")
     page.goto(f"{live_server.url}/admin/awards/excellence-award/present")
     for _ in range(15):  # the title, 12 places, "And the winner is…", the winner
         expect(on_screen(page).locator(".rehearsal-label")).to_have_text(
@@ -115,7 +106,7 @@ def test_the_rehearsal_is_labelled_on_every_slide(projector, live_server, make_u
 
 def test_f_puts_the_presenter_in_full_screen(projector, live_server, make_user, order):
     page = projector.new_page()
-    log_in_as_admin(page, live_server, make_user)
+    log_in_on_page(page, live_server, make_user(role="admin"), "/admin/")
     page.goto(f"{live_server.url}/admin/awards/excellence-award/present")
     page.keyboard.press("f")
     page.wait_for_function("document.fullscreenElement === document.documentElement")
@@ -129,7 +120,7 @@ def test_without_javascript_the_presenter_shows_the_whole_ranking(
     publish(seeded_award)
     context = browser.new_context(viewport=PROJECTOR, java_script_enabled=False)
     page = context.new_page()
-    log_in_as_admin(page, live_server, make_user)
+    log_in_on_page(page, live_server, make_user(role="admin"), "/admin/")
     page.goto(f"{live_server.url}/admin/awards/excellence-award/present")
     rows = page.locator(".fallback-ranking li")
     expect(rows).to_have_count(13)
@@ -164,7 +155,7 @@ def test_the_certificate_prints_on_a_landscape_a4_page(
     publish(seeded_award)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    log_in_as_admin(page, live_server, make_user)
+    log_in_on_page(page, live_server, make_user(role="admin"), "/admin/")
     page.goto(f"{live_server.url}/admin/awards/excellence-award/certificate")
     certificate = page.locator(".certificate")
     expect(certificate).to_have_count(1)

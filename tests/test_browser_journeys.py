@@ -15,8 +15,14 @@ from playwright.sync_api import expect
 from judging.extensions import db
 from judging.models import utcnow
 
-from .fixtures.browser import expect_saved, expect_scores, open_evaluation, score, stored
-from .fixtures.domain import PASSWORD
+from .fixtures.browser import (
+    expect_saved,
+    expect_scores,
+    log_in_on_page,
+    open_evaluation,
+    score,
+    stored,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -50,14 +56,6 @@ def tablet(browser):
     context = context_at(browser, {"width": 820, "height": 1180})
     yield context
     context.close()
-
-
-def log_in(page, live_server, user, landing: str) -> None:
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{live_server.url}{landing}")
 
 
 def violations(page) -> list[str]:
@@ -95,7 +93,7 @@ def same_line(a, b) -> bool:
 def test_on_a_phone_the_header_keeps_log_out_on_the_menus_line(phone, live_server, juror, admin):
     page = phone.new_page()
     for user, landing in ((juror, "/jury/"), (admin, "/admin/")):
-        log_in(page, live_server, user, landing)
+        log_in_on_page(page, live_server, user, landing)
         nav = page.get_by_role("navigation", name="Main")
         first = box(nav.get_by_role("link").first)
         log_out = box(nav.get_by_role("button", name="Log out"))
@@ -110,7 +108,7 @@ def test_on_a_phone_the_dashboard_gives_long_titles_the_width(
     phone, live_server, juror, make_evaluation, award
 ):
     page = phone.new_page()
-    log_in(page, live_server, juror, "/jury/")
+    log_in_on_page(page, live_server, juror, "/jury/")
     check(page, "dashboard")
     longest = page.locator(".nominee-row-title").filter(has_text="Local Government Network")
     title = box(longest)
@@ -122,7 +120,7 @@ def test_on_a_phone_the_dashboard_gives_long_titles_the_width(
 
 def test_on_a_phone_the_pager_keeps_previous_and_next_on_one_line(phone, live_server, juror):
     page = phone.new_page()
-    log_in(page, live_server, juror, "/jury/")
+    log_in_on_page(page, live_server, juror, "/jury/")
     page.locator(".nominee-list a").nth(1).click()
     expect(page.locator("#evaluation-form")).to_be_visible()
     pager = page.get_by_role("navigation", name="Nominees")
@@ -139,7 +137,7 @@ def two_tabs(tablet, live_server, juror, make_evaluation, award, **first):
     nominee = next(n for n in award.nominees if n.slug == "omapu")
     make_evaluation(nominee, juror, {"innovation": 5, "impact": 6}, **first)
     a = tablet.new_page()
-    log_in(a, live_server, juror, "/jury/")
+    log_in_on_page(a, live_server, juror, "/jury/")
     open_evaluation(a, live_server, "omapu")
     b = tablet.new_page()
     open_evaluation(b, live_server, "omapu")
@@ -207,7 +205,7 @@ def test_a_stale_tab_lets_the_juror_choose_answer_by_answer(
 
 def test_declaring_a_conflict_is_confirmed_on_a_page_of_its_own(phone, live_server, juror):
     page = phone.new_page()
-    log_in(page, live_server, juror, "/jury/")
+    log_in_on_page(page, live_server, juror, "/jury/")
     open_evaluation(page, live_server, "jus-app")
     page.get_by_text("Declare a conflict of interest").click()
     page.get_by_label("Why?").fill("I advised this project in 2022.")
@@ -240,7 +238,7 @@ def test_pages_after_scoring_closes_pass_axe(browser, live_server, juror, award,
     for viewport in (DESKTOP, PHONE):
         context = context_at(browser, viewport)
         page = context.new_page()
-        log_in(page, live_server, juror, "/jury/")
+        log_in_on_page(page, live_server, juror, "/jury/")
         expect(page.locator(".all-done")).to_be_visible()
         check(page, "dashboard-done")
         context.close()
@@ -250,7 +248,7 @@ def test_pages_after_scoring_closes_pass_axe(browser, live_server, juror, award,
     for viewport in (DESKTOP, PHONE):
         context = context_at(browser, viewport)
         page = context.new_page()
-        log_in(page, live_server, juror, "/jury/")
+        log_in_on_page(page, live_server, juror, "/jury/")
         page.goto(f"{live_server.url}/jury/awards/{AWARD}/nominees/omapu")
         expect(page.get_by_text("this evaluation is read-only")).to_be_visible()
         expect(page.get_by_role("button", name="Submit changes")).to_have_count(0)
@@ -275,7 +273,7 @@ def test_the_administrators_pages_pass_axe_at_both_widths(
     for viewport in (DESKTOP, PHONE):
         context = context_at(browser, viewport)
         page = context.new_page()
-        log_in(page, live_server, admin, "/admin/")
+        log_in_on_page(page, live_server, admin, "/admin/")
         page.goto(f"{live_server.url}/admin/people")
         check(page, "people")
         # The table scrolls inside its frame; the page itself never scrolls sideways.
@@ -329,7 +327,7 @@ def test_an_accepted_invitation_page_passes_axe(browser, live_server, make_user)
 def test_the_time_of_a_save_is_in_the_sites_zone_like_the_rest(app, tablet, live_server, juror):
     app.config["TIME_ZONE"] = "Asia/Tokyo"  # no summer time: always JST, UTC+9
     page = tablet.new_page()
-    log_in(page, live_server, juror, "/jury/")
+    log_in_on_page(page, live_server, juror, "/jury/")
     open_evaluation(page, live_server, "omapu")
     score(page, "impact", 4)
     expect(page.locator("#save-status")).to_have_text(

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from judging.extensions import db
 from judging.services import publication
 
-from .fixtures.domain import PASSWORD
+from .fixtures.browser import log_in_on_page
 from .fixtures.results import AWARD, fresh, vote_then_close
 
 pytestmark = pytest.mark.browser
@@ -64,14 +64,6 @@ def screenshots(page, stem: Path, height: int = 1200) -> None:
         page.screenshot(path=f"{stem}-{n}.png", full_page=True, clip=clip)
 
 
-def log_in(page, url: str, user) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{url}/admin/")
-
-
 @pytest.mark.parametrize("published", [False, True], ids=["before", "after"])
 def test_the_results_pages_pass_axe_at_laptop_and_phone_width(
     browser, live_server, admin_client, scored, published
@@ -87,7 +79,7 @@ def test_the_results_pages_pass_axe_at_laptop_and_phone_width(
         context.set_default_timeout(TIMEOUT_MS)
         try:
             page = context.new_page()
-            log_in(page, live_server.url, admin_client.admin)
+            log_in_on_page(page, live_server, admin_client.admin, "/admin/")
             for name, path in PAGES.items():
                 page.goto(live_server.url + path)
                 if name == "present":  # the first place revealed: last place, final score
@@ -114,7 +106,7 @@ def test_the_leaderboard_fits_the_page_and_lines_up_with_the_header(
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()
-        log_in(page, live_server.url, admin_client.admin)
+        log_in_on_page(page, live_server, admin_client.admin, "/admin/")
         page.goto(live_server.url + PAGES["leaderboard"])
         header = page.locator(".site-header .wrap").bounding_box()
         main = page.locator("main").bounding_box()

@@ -21,6 +21,7 @@ from .fixtures.browser import (
     evaluation_url,
     expect_saved,
     expect_scores,
+    log_in_on_page,
     open_evaluation,
     score,
     stored,
@@ -46,14 +47,6 @@ def tablet(browser):
     context.set_default_timeout(TIMEOUT_MS)
     yield context
     context.close()
-
-
-def log_in(page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{live_server.url}/jury/")
 
 
 # --- Acting on the evaluation page ---------------------------------------------------------
@@ -160,7 +153,7 @@ def two_tabs_in_conflict(tablet, live_server, juror, make_evaluation, award):
     nominee = next(n for n in award.nominees if n.slug == "omapu")
     make_evaluation(nominee, juror, {"innovation": 5, "impact": 6}, comment="First thoughts.")
     a = tablet.new_page()
-    log_in(a, live_server, juror)
+    log_in_on_page(a, live_server, juror, "/jury/")
     open_evaluation(a, live_server, "omapu")
     b = tablet.new_page()
     open_evaluation(b, live_server, "omapu")
@@ -221,7 +214,7 @@ def test_two_tabs_making_the_same_change_do_not_conflict(
     nominee = next(n for n in award.nominees if n.slug == "omapu")
     make_evaluation(nominee, juror, {"innovation": 5})
     a = tablet.new_page()
-    log_in(a, live_server, juror)
+    log_in_on_page(a, live_server, juror, "/jury/")
     open_evaluation(a, live_server, "omapu")
     b = tablet.new_page()
     open_evaluation(b, live_server, "omapu")
@@ -244,7 +237,7 @@ def test_changes_made_offline_are_saved_when_the_connection_returns(
     tablet, live_server, juror, award
 ):
     page = tablet.new_page()
-    log_in(page, live_server, juror)
+    log_in_on_page(page, live_server, juror, "/jury/")
     open_evaluation(page, live_server, "evikomp")
     score(page, "innovation", 6)
     expect_saved(page)
@@ -273,7 +266,7 @@ def test_changes_made_offline_are_saved_when_the_connection_returns(
 
 def test_changes_made_offline_survive_a_closed_tab(tablet, live_server, juror, award):
     page = tablet.new_page()
-    log_in(page, live_server, juror)
+    log_in_on_page(page, live_server, juror, "/jury/")
     open_evaluation(page, live_server, "evikomp")
     score(page, "innovation", 6)
     expect_saved(page)
@@ -303,7 +296,7 @@ def test_submitting_with_a_criterion_missing_names_it_and_loses_nothing(
     tablet, live_server, juror, award
 ):
     page = tablet.new_page()
-    log_in(page, live_server, juror)
+    log_in_on_page(page, live_server, juror, "/jury/")
     open_evaluation(page, live_server, "konekta2")
     score(page, "innovation", 6)
     score(page, "impact", 7)
@@ -350,7 +343,7 @@ def test_submitting_with_a_criterion_missing_names_it_and_loses_nothing(
 
 def test_declaring_a_conflict_removes_the_nominee_from_the_list(tablet, live_server, juror, award):
     page = tablet.new_page()
-    log_in(page, live_server, juror)
+    log_in_on_page(page, live_server, juror, "/jury/")
     expect(progress_text(page)).to_have_text("0 of 13 submitted")
     open_evaluation(page, live_server, "jus-app")
     title = page.get_by_role("heading", level=1).inner_text()
@@ -468,7 +461,7 @@ def test_axe_finds_no_serious_violation_on_the_juror_pages(
     tablet, live_server, juror, make_evaluation, award
 ):
     page = tablet.new_page()
-    log_in(page, live_server, juror)
+    log_in_on_page(page, live_server, juror, "/jury/")
     found = serious_violations(page)
     assert not found, "dashboard:\n" + "\n".join(found)
 
@@ -498,7 +491,7 @@ def test_the_form_saves_and_submits_without_javascript(browser, live_server, jur
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()
-        log_in(page, live_server, juror)
+        log_in_on_page(page, live_server, juror, "/jury/")
         open_evaluation(page, live_server, "lgnetea")
         score(page, "innovation", 3)
         score(page, "impact", 8)

@@ -14,7 +14,7 @@ from judging.models import Ballot
 from judging.services import voting
 from judging.services.awards import transition
 
-from .fixtures.domain import PASSWORD
+from .fixtures.browser import log_in_on_page
 
 pytestmark = pytest.mark.browser
 
@@ -141,11 +141,7 @@ def test_the_vote_pages_pass_axe_and_fit(browser, live_server, scored, make_user
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
 
     admin = make_user(role="admin")
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{live_server.url}/admin/")
+    log_in_on_page(page, live_server, admin, "/admin/")
 
     slug = scored.slug
     scored.online_vote, scored.vote_top_n, scored.jury_weight, scored.vote_weight = True, 5, 70, 30
