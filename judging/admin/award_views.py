@@ -6,10 +6,9 @@ from sqlalchemy import select
 
 from judging.admin.forms import AwardForm, CriterionForm
 from judging.admin.views import blueprint
-from judging.auth.forms import EmptyForm
 from judging.dates import as_local_input, from_local, zone
 from judging.extensions import db
-from judging.forms import render_form
+from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
 from judging.models import Award, Criterion
 from judging.services import award_setup, awards

@@ -9,8 +9,8 @@ from wtforms import IntegerField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from judging.admin.views import blueprint
-from judging.auth.forms import EmptyForm
 from judging.extensions import db
+from judging.forms import EmptyForm
 from judging.inputs import DATABASE_INT_MAX
 from judging.lookups import award_or_404
 from judging.models import Award, Nominee, User

@@ -7,9 +7,8 @@ from sqlalchemy import select
 
 from judging.admin.nominee_forms import ConfirmImportForm, ImportForm, NomineeForm, WithdrawForm
 from judging.admin.views import blueprint
-from judging.auth.forms import EmptyForm
 from judging.extensions import db
-from judging.forms import render_form
+from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
 from judging.models import Award, Nominee
 from judging.services import nominee_import, nominees

@@ -5,8 +5,8 @@ from flask_login import current_user
 
 from judging.admin.views import blueprint
 from judging.auth.access import fresh_login_required
-from judging.auth.forms import EmptyForm
 from judging.extensions import db
+from judging.forms import EmptyForm
 from judging.models import User
 from judging.services import privacy
 

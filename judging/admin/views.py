@@ -19,9 +19,8 @@ from judging.auth.access import (
     guard_blueprint,
     login_is_fresh,
 )
-from judging.auth.forms import EmptyForm
 from judging.extensions import db
-from judging.forms import render_form
+from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
 from judging.mail import MailError
 from judging.models import AccountToken, Award, JuryMember, Nominee, Recusal, Setting, User

@@ -28,8 +28,8 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectChoice, String
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from judging.admin.views import blueprint
-from judging.auth.forms import EmptyForm
 from judging.extensions import db
+from judging.forms import EmptyForm
 from judging.inputs import DATABASE_INT_MAX
 from judging.links import external_url
 from judging.lookups import award_or_404

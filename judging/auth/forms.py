@@ -53,7 +53,3 @@ class EnableTwoFactorForm(FlaskForm):
         validators=[DataRequired(), Length(max=16)],
         description="Scan the QR code with an authenticator app, then type the 6 digits it shows.",
     )
-
-
-class EmptyForm(FlaskForm):
-    """A lone button: still a POST with a CSRF token."""

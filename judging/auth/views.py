@@ -28,7 +28,6 @@ from judging.auth.access import (
 )
 from judging.auth.forms import (
     CodeForm,
-    EmptyForm,
     EnableTwoFactorForm,
     ForgotPasswordForm,
     LoginForm,
@@ -37,7 +36,7 @@ from judging.auth.forms import (
 )
 from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, limiter
-from judging.forms import render_form
+from judging.forms import EmptyForm, render_form
 from judging.mail import outgoing
 from judging.models import User
 from judging.passwords import app_passwords
