@@ -57,11 +57,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from judging import cli, errors, filters, ops, security
     from judging.admin import blueprint as admin_blueprint
-    from judging.api.views import blueprint as api_blueprint
+    from judging.api import blueprint as api_blueprint
+    from judging.auth import blueprint as auth_blueprint
     from judging.auth.access import enforce_idle_timeout
-    from judging.auth.views import blueprint as auth_blueprint
-    from judging.jury.views import blueprint as jury_blueprint
-    from judging.public.views import blueprint as public_blueprint
+    from judging.jury import blueprint as jury_blueprint
+    from judging.public import blueprint as public_blueprint
 
     app.before_request(enforce_idle_timeout)
     app.register_blueprint(public_blueprint)

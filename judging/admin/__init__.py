@@ -1,9 +1,17 @@
-"""The administrators' blueprint, created in views.py (the awards overview, people, settings);
-each *_views module below adds one area's routes to it: the audit ledger, setting up awards and
-criteria, the ceremony, the jury, nominees, anonymising jurors, publication, the leaderboard and
-its exports, and the vote."""
+"""Administration. Each module adds one area's routes to the blueprint: the awards overview,
+people and settings (views), the audit ledger, setting up awards and criteria, the ceremony,
+the jury, nominees, anonymising jurors, publication, the leaderboard and its exports, and the
+vote. Their forms are in forms.py."""
 
-from judging.admin import (  # noqa: F401  (register their routes)
+from flask import Blueprint
+
+from judging.auth.access import guard_blueprint
+
+blueprint = Blueprint("admin", __name__)
+guard_blueprint(blueprint, "admin")
+
+# Importing the view modules registers their routes on `blueprint`.
+from judging.admin import (  # noqa: E402, F401
     audit_views,
     award_views,
     ceremony_views,
@@ -12,8 +20,6 @@ from judging.admin import (  # noqa: F401  (register their routes)
     privacy_views,
     publish_views,
     results_views,
+    views,
     voting_views,
 )
-from judging.admin.views import blueprint
-
-__all__ = ["blueprint"]

@@ -3,7 +3,7 @@
 from flask import render_template, request
 from sqlalchemy import func, select
 
-from judging.admin.views import blueprint
+from judging.admin import blueprint
 from judging.extensions import db
 from judging.models import AuditEvent, User
 from judging.services.audit import ledger_report

@@ -4,8 +4,8 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from judging.admin import blueprint
 from judging.admin.forms import AwardForm, CriterionForm
-from judging.admin.views import blueprint
 from judging.dates import as_local_input, from_local, zone
 from judging.extensions import db
 from judging.forms import EmptyForm, render_form

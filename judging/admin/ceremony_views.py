@@ -7,10 +7,10 @@ the frozen snapshot once published, for admins before that a live provisional ra
 from flask import abort, render_template, request
 from flask_login import current_user
 
-from judging.admin.views import blueprint
+from judging.admin import blueprint
 from judging.lookups import award_or_404
 from judging.models import Award
-from judging.public.views import blueprint as public_blueprint
+from judging.public import blueprint as public_blueprint
 from judging.ranking import METHOD_NAMES
 from judging.services import publication, results
 from judging.services.publication import long_date

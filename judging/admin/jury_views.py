@@ -3,66 +3,18 @@ juror's and each nominee's progress, and reminders to the jurors who have not fi
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
-from wtforms import IntegerField, RadioField, SelectChoice, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import SelectChoice
 
-from judging.admin.views import blueprint
+from judging.admin import blueprint
+from judging.admin.forms import AddJurorForm, GenerateForm, ModeForm, PairForm
 from judging.extensions import db
 from judging.forms import EmptyForm
-from judging.inputs import DATABASE_INT_MAX
 from judging.lookups import award_or_404
 from judging.models import Award, Nominee, User
 from judging.services import assignment
 from judging.services.assignment import JuryError, NeedsConfirmation
 from judging.services.progress import ReminderError, award_progress, remind_jurors
-
-# An id that the database can hold: a bigger number is refused here, not by the database.
-AN_ID = NumberRange(min=1, max=DATABASE_INT_MAX, message="No such entry.")
-
-
-class AddJurorForm(FlaskForm):
-    juror = SelectField(
-        "Juror",
-        coerce=int,
-        validate_choice=False,  # the service says why a choice is refused
-        validators=[InputRequired(message="Choose a juror to add."), AN_ID],
-    )
-
-
-class WholeNumberField(IntegerField):
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError("Give a whole number, such as 3.") from exc
-
-
-class GenerateForm(FlaskForm):
-    k = WholeNumberField(
-        "Jurors per nominee",
-        validators=[
-            InputRequired(message="Say how many jurors each nominee needs."),
-            NumberRange(min=1, max=999, message="At least one juror per nominee."),
-        ],
-    )
-
-
-class ModeForm(FlaskForm):
-    mode = RadioField(
-        "How the jurors share the nominees",
-        choices=[
-            SelectChoice("all", "Every juror scores every nominee"),
-            SelectChoice("assigned", "Each juror scores only the nominees assigned to them"),
-        ],
-    )
-
-
-class PairForm(FlaskForm):
-    nominee = IntegerField(validators=[InputRequired(), AN_ID])
-    juror = IntegerField(validators=[InputRequired(), AN_ID])
-    op = RadioField(choices=[SelectChoice("add", "add"), SelectChoice("remove", "remove")])
 
 
 def _back(award: Award, anchor: str | None = None):

@@ -5,8 +5,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from judging.admin.nominee_forms import ConfirmImportForm, ImportForm, NomineeForm, WithdrawForm
-from judging.admin.views import blueprint
+from judging.admin import blueprint
+from judging.admin.forms import ConfirmImportForm, ImportForm, NomineeForm, WithdrawForm
 from judging.extensions import db
 from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404

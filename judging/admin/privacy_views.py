@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from judging.admin.views import blueprint
+from judging.admin import blueprint
 from judging.auth.access import fresh_login_required
 from judging.extensions import db
 from judging.forms import EmptyForm

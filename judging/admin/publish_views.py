@@ -3,8 +3,8 @@
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from judging.admin import blueprint
 from judging.admin.forms import PublishForm
-from judging.admin.views import blueprint
 from judging.auth.access import fresh_login_required
 from judging.extensions import db
 from judging.lookups import award_or_404

@@ -7,9 +7,8 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from judging import ranking
-from judging.admin import charts
+from judging.admin import blueprint, charts
 from judging.admin.forms import CastingForm
-from judging.admin.views import blueprint
 from judging.extensions import db
 from judging.lookups import award_or_404
 from judging.models import CastingDecision

@@ -1,10 +1,11 @@
 """Administration: the awards overview, people (invitations, roles, jury), settings."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from judging.admin import blueprint
 from judging.admin.forms import (
     InviteForm,
     JuryAwardsForm,
@@ -16,7 +17,6 @@ from judging.auth.access import (
     REQUIRE_ADMIN_2FA,
     confirm_identity,
     fresh_login_required,
-    guard_blueprint,
     login_is_fresh,
 )
 from judging.extensions import db
@@ -29,9 +29,6 @@ from judging.services.audit import record_event
 from judging.services.awards import TransitionError, list_awards_with_counts, transition
 from judging.services.notifications import notify_jury, send_invitation
 from judging.services.progress import jury_progress, recusals_of
-
-blueprint = Blueprint("admin", __name__)
-guard_blueprint(blueprint, "admin")
 
 
 def _award_choices() -> list[tuple[str, str]]:

@@ -22,15 +22,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, IntegerField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from judging.admin.views import blueprint
+from judging.admin import blueprint
+from judging.admin.forms import CodesForm, VoidForm, VoteSettingsForm
 from judging.extensions import db
 from judging.forms import EmptyForm
-from judging.inputs import DATABASE_INT_MAX
 from judging.links import external_url
 from judging.lookups import award_or_404
 from judging.models import Award, Ballot, VotingCredential
@@ -44,64 +41,6 @@ CARDS_PER_PAGE = 8
 # 100 % jury, 0 % vote): a vote the ceremony takes part in should count, but how much is the
 # administrator's decision, so it is only pre-filled and counts once saved.
 SUGGESTED_VOTE_WEIGHT = 30
-
-
-class VoteSettingsForm(FlaskForm):
-    shortlist = RadioField(
-        "Nominees on the ballot",
-        choices=[
-            SelectChoice("all", "All nominees in the running"),
-            SelectChoice("top", "The jury's top N"),
-        ],
-        default="all",
-        validators=[InputRequired()],
-    )
-    top_n = IntegerField(
-        "N (with the jury's top N)", validators=[Optional(), NumberRange(min=1, max=500)]
-    )
-    jury_weight = IntegerField(
-        "Jury weight (%)", validators=[InputRequired(), NumberRange(min=0, max=100)]
-    )
-    vote_weight = IntegerField(
-        "Vote weight (%)", validators=[InputRequired(), NumberRange(min=0, max=100)]
-    )
-    online_vote = BooleanField(
-        "Also an online public vote: anyone votes once per verified email address"
-    )
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if self.shortlist.data == "top" and not self.top_n.data and not self.top_n.errors:
-            self.top_n.errors.append("Say how many of the jury's top nominees are on the ballot.")
-            ok = False
-        if (
-            isinstance(self.jury_weight.data, int)
-            and isinstance(self.vote_weight.data, int)
-            and self.jury_weight.data + self.vote_weight.data != 100
-        ):
-            self.vote_weight.errors.append(
-                f"The weights must add up to 100 (now {self.jury_weight.data} + "
-                f"{self.vote_weight.data} = {self.jury_weight.data + self.vote_weight.data})."
-            )
-            ok = False
-        return ok
-
-
-class CodesForm(FlaskForm):
-    count = IntegerField(
-        "How many codes",
-        validators=[InputRequired(), NumberRange(min=1, max=voting.MAX_CODES)],
-    )
-
-
-class VoidForm(FlaskForm):
-    ballot = IntegerField(
-        validators=[
-            InputRequired(),
-            NumberRange(min=1, max=DATABASE_INT_MAX, message="No such ballot."),
-        ]
-    )
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
 
 
 def _tally_visible(award: Award) -> bool:

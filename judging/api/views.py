@@ -4,12 +4,10 @@ from functools import wraps
 
 from flask import current_app, jsonify, request
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import select
-from webargs import missing
-from webargs.flaskparser import FlaskParser, is_json_request
 
-from judging import inputs
+from judging.api import blueprint
 from judging.api.schemas import (
     AwardOut,
     BallotIn,
@@ -24,35 +22,11 @@ from judging.api.schemas import (
     RecusalOut,
     ResultsOut,
 )
-from judging.extensions import api, csrf, db, limiter, refused
+from judging.extensions import csrf, db, limiter, refused
 from judging.lookups import public_award_or_404
 from judging.models import Award, Nominee
 from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
-
-
-class JSONParser(FlaskParser):
-    """webargs' parser, reading bodies with judging.inputs.loads: a body nested thousands deep
-    or holding a number of thousands of digits is a 400 naming the problem, not a 500."""
-
-    def _raw_load_json(self, req):
-        if not is_json_request(req):
-            return missing
-        return inputs.loads(req.get_data(cache=True))
-
-    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-        if isinstance(error, inputs.JSONTooComplex):
-            abort(400, message=f"The body cannot be read: {error.msg}.")
-        super()._handle_invalid_json_error(error, req, *args, **kwargs)
-
-
-blueprint = Blueprint(
-    "api", __name__, url_prefix="/api/v1", description="Awards, nominees, evaluations and results"
-)
-blueprint.ARGUMENTS_PARSER = JSONParser()
-# Each operation documents every status it answers with, and no catch-all "default": a client
-# then knows exactly which answers to handle (tests/test_api_fuzz.py holds the API to it).
-api.DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 def _award(slug: str) -> Award:

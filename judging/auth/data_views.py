@@ -5,7 +5,7 @@ import json
 from flask import Response
 from flask_login import current_user, login_required
 
-from judging.auth.views import blueprint
+from judging.auth import blueprint
 from judging.services import privacy
 
 

@@ -5,7 +5,6 @@ from functools import partial
 
 import segno
 from flask import (
-    Blueprint,
     flash,
     redirect,
     render_template,
@@ -16,7 +15,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
-from judging.auth import devices
+from judging.auth import blueprint, devices
 from judging.auth.access import (
     confirm_identity,
     end_session,
@@ -51,8 +50,6 @@ from judging.services.accounts import (
     usable_token,
 )
 from judging.services.notifications import send_account_link
-
-blueprint = Blueprint("auth", __name__)
 
 # A password checked, the second factor still to come: this long to type the code.
 PENDING_TWO_FACTOR_SECONDS = 300
@@ -308,6 +305,3 @@ def disable_two_factor():
             db.session.commit()
             flash("Two-factor authentication is off.", "success")
     return redirect(url_for("auth.two_factor_setup"))
-
-
-from judging.auth import data_views  # noqa: E402, F401  (registers /account/data)

@@ -1,18 +1,15 @@
 """The juror's pages: their awards with progress, and the evaluation of each nominee."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from judging.auth.access import guard_blueprint
 from judging.extensions import db
+from judging.jury import blueprint
 from judging.jury.forms import EvaluationForm, RecusalForm, read_scores
 from judging.models import Award, Nominee, utcnow
 from judging.services import evaluations
 from judging.services.evaluations import EvaluationError, EvaluationState, StaleVersion
-
-blueprint = Blueprint("jury", __name__)
-guard_blueprint(blueprint, "juror")
 
 
 @blueprint.get("/")

@@ -12,26 +12,18 @@ mail, that it has voted.
 """
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
-from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField
-from wtforms.validators import DataRequired, Email, Length
 
 from judging.extensions import db, limiter
 from judging.links import external_url
 from judging.lookups import public_award_or_404
 from judging.mail import MailError, send_mail
 from judging.models import Award
-from judging.public.views import blueprint
+from judging.public import blueprint
+from judging.public.forms import AddressForm, BallotForm
 from judging.public.vote_views import PENDING, to_receipt
 from judging.services import voting
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' voting application."
-
-
-class AddressForm(FlaskForm):
-    email = EmailField("Your email address", validators=[DataRequired(), Email(), Length(max=254)])
-    # A field people never see: a bot that fills in every field gives itself away.
-    website = StringField("Leave this empty")
 
 
 def _award(slug: str) -> Award:
@@ -94,10 +86,6 @@ def _mail(award: Award, address: str) -> str:
         f"within 24 hours:\n\n  {link}\n\nIf you did not ask for it, ignore this "
         f"message.\n{SIGNATURE}"
     )
-
-
-class BallotForm(FlaskForm):
-    nominee = StringField("Your choice")
 
 
 ONLINE_PENDING = PENDING + "_online"

@@ -2,7 +2,7 @@
 
 from flask import render_template
 
-from judging.public.views import blueprint
+from judging.public import blueprint
 
 
 @blueprint.get("/privacy")

@@ -1,18 +1,17 @@
 """Pages anyone can see: the awards and their nominees."""
 
-from flask import Blueprint, abort, render_template
+from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
 from judging.extensions import db
 from judging.lookups import public_award_or_404
 from judging.models import Nominee
+from judging.public import blueprint
 from judging.ranking import METHOD_NAMES
 from judging.services import publication, voting
 from judging.services import results as results_service
 from judging.services.awards import list_awards_with_counts
-
-blueprint = Blueprint("public", __name__)
 
 
 @blueprint.get("/")
@@ -62,10 +61,3 @@ def results(slug: str):
         vote=results_service.has_vote(document),
         casting=results_service.casting_text(document),
     )
-
-
-from judging.public import (  # noqa: E402, F401  (registers the voter's pages, the privacy page)
-    online_vote_views,
-    privacy_views,
-    vote_views,
-)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from judging.extensions import db, limiter, refused
 from judging.lookups import public_award_or_404
 from judging.models import Award, Ballot, VotingCredential
-from judging.public.views import blueprint
+from judging.public import blueprint
 from judging.services import voting
 
 USED_CARD = (
