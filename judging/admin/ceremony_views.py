@@ -1,35 +1,22 @@
-"""Ceremony mode: the presenter's reveal, a printable results sheet and the winner's certificate.
+"""Ceremony mode: the presenter's reveal and the winner's certificate (the printable results
+sheet, a public page, is in public/views.py).
 
-All three read the same results document as the results page (publication.visible_results):
-the frozen snapshot once published, for admins before that a live provisional ranking.
+Both read the same results document as the results page (publication.visible_results): the
+frozen snapshot once published, for admins before that a live provisional ranking.
 """
 
 from flask import abort, render_template, request
-from flask_login import current_user
 
 from judging.admin import blueprint
 from judging.lookups import award_or_404
-from judging.models import Award
-from judging.public import blueprint as public_blueprint
+from judging.public.views import score_text, visible_results_or_404
 from judging.ranking import METHOD_NAMES
-from judging.services import publication, results
 from judging.services.publication import long_date
-
-
-def _visible_results(award: Award) -> tuple[dict, bool]:
-    found = publication.visible_results(award, viewer=current_user)
-    if found is None:
-        abort(404, "The results of this award are not published yet.")
-    return found
 
 
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def score_text(score: float | None) -> str:
-    return "—" if score is None else f"{score:.2f}"
 
 
 def score_label(document: dict) -> str:
@@ -97,7 +84,7 @@ def present(slug: str):
     """The presenter's page: the ranking revealed from last place to the winner, key by key;
     ?top=N reveals only the top N places."""
     award = award_or_404(slug)
-    document, provisional = _visible_results(award)
+    document, provisional = visible_results_or_404(award)
     top = top_places()
     steps = reveal_steps(document, top)
     presentation = {
@@ -121,38 +108,11 @@ def present(slug: str):
     )
 
 
-def results_sheet(slug: str):
-    """The results on one A4 sheet to print: ranking, scores, method, criteria, digest."""
-    award = award_or_404(slug)
-    document, provisional = _visible_results(award)
-    total_weight = sum(c["weight"] for c in document["criteria"]) or 1
-    return render_template(
-        "public/results_sheet.html",
-        award=award,
-        document=document,
-        provisional=provisional,
-        method=METHOD_NAMES.get(document["method"], document["method"]),
-        date=long_date(document["published_at"]),
-        total_weight=total_weight,
-        score_text=score_text,
-        vote=results.has_vote(document),
-        weighted=bool((document.get("vote") or {}).get("vote_weight")),
-        casting=results.casting_text(document),
-    )
-
-
-# The sheet is a public page (shown exactly when the results page is), so it belongs to the
-# public blueprint; it lives here beside the other ceremony pages it shares its helpers with.
-public_blueprint.add_url_rule(
-    "/awards/<slug>/results/sheet", view_func=results_sheet, methods=["GET"]
-)
-
-
 @blueprint.get("/awards/<slug>/certificate")
 def certificate(slug: str):
     """The winner's certificate, A4 landscape; one page per winner when first place is shared."""
     award = award_or_404(slug)
-    document, provisional = _visible_results(award)
+    document, provisional = visible_results_or_404(award)
     winners = [n for n in document["nominees"] if n["rank"] == 1 and n["score"] is not None]
     if provisional or not winners:
         abort(404, "There is a certificate once the results, with a winner, are published.")

@@ -1,17 +1,30 @@
-"""Pages anyone can see: the awards and their nominees."""
+"""Pages anyone can see: the awards, their nominees, the results and their printable sheet."""
 
 from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.lookups import public_award_or_404
-from judging.models import Nominee
+from judging.lookups import award_or_404, public_award_or_404
+from judging.models import Award, Nominee
 from judging.public import blueprint
 from judging.ranking import METHOD_NAMES
 from judging.services import publication, voting
 from judging.services import results as results_service
 from judging.services.awards import list_awards_with_counts
+
+
+def visible_results_or_404(award: Award) -> tuple[dict, bool]:
+    """The results document the viewer may see and whether it is provisional; 404 if none.
+    The results page, its printable sheet and the admin's ceremony pages all show this one."""
+    found = publication.visible_results(award, viewer=current_user)
+    if found is None:
+        abort(404, "The results of this award are not published yet.")
+    return found
+
+
+def score_text(score: float | None) -> str:
+    return "—" if score is None else f"{score:.2f}"
 
 
 @blueprint.get("/")
@@ -47,10 +60,7 @@ def nominee(slug: str, nominee_slug: str):
 def results(slug: str):
     """The published results; before publication, a provisional view for admins only."""
     award = public_award_or_404(slug)
-    found = publication.visible_results(award, viewer=current_user)
-    if found is None:
-        abort(404, "The results of this award are not published yet.")
-    document, provisional = found
+    document, provisional = visible_results_or_404(award)
     return render_template(
         "public/results.html",
         award=award,
@@ -59,5 +69,26 @@ def results(slug: str):
         methods=METHOD_NAMES,
         published=publication.long_date(document["published_at"]),
         vote=results_service.has_vote(document),
+        casting=results_service.casting_text(document),
+    )
+
+
+@blueprint.get("/awards/<slug>/results/sheet")
+def results_sheet(slug: str):
+    """The results on one A4 sheet to print: ranking, scores, method, criteria, digest."""
+    award = award_or_404(slug)
+    document, provisional = visible_results_or_404(award)
+    total_weight = sum(c["weight"] for c in document["criteria"]) or 1
+    return render_template(
+        "public/results_sheet.html",
+        award=award,
+        document=document,
+        provisional=provisional,
+        method=METHOD_NAMES.get(document["method"], document["method"]),
+        date=publication.long_date(document["published_at"]),
+        total_weight=total_weight,
+        score_text=score_text,
+        vote=results_service.has_vote(document),
+        weighted=bool((document.get("vote") or {}).get("vote_weight")),
         casting=results_service.casting_text(document),
     )
