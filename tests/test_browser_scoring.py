@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from judging.extensions import db
@@ -382,15 +383,21 @@ def tab_to(page, selector: str, *, backwards: bool = False, limit: int = 80) -> 
 
 
 def focus_is_visible(page) -> bool:
-    """The focused radio's number box (or the focused element itself) shows an outline."""
-    return page.evaluate(
-        """() => {
-            const el = document.activeElement;
-            const shown = el.matches('.scale-option input') ? el.nextElementSibling : el;
-            const style = getComputedStyle(shown);
-            return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
-        }"""
-    )
+    """The focused radio's number box (or the focused element itself) shows an outline, within
+    a few seconds (a loaded machine may apply the style a frame or two late)."""
+    try:
+        page.wait_for_function(
+            """() => {
+                const el = document.activeElement;
+                const shown = el.matches('.scale-option input') ? el.nextElementSibling : el;
+                const style = getComputedStyle(shown);
+                return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+            }""",
+            timeout=5_000,
+        )
+    except PlaywrightTimeoutError:
+        return False
+    return True
 
 
 def test_a_juror_scores_with_the_keyboard_alone(tablet, live_server, juror, award):
