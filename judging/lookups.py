@@ -2,14 +2,14 @@
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Award
+from judging.models import Award, Nominee
+from judging.services import queries
 
 
-def award_or_404(slug: str) -> Award:
-    return db.one_or_404(select(Award).where(Award.slug == slug))
+def award_or_404(slug: str, description: str | None = None) -> Award:
+    return db.one_or_404(queries.award_by_slug(slug), description=description)
 
 
 def sees_award(award: Award) -> bool:
@@ -21,7 +21,12 @@ def sees_award(award: Award) -> bool:
 def public_award_or_404(slug: str, description: str | None = None) -> Award:
     """The award a public page or the public API names; 404 when it is not public, exactly as
     when there is no such award (its existence is not revealed)."""
-    award = db.session.scalar(select(Award).where(Award.slug == slug))
+    award = db.session.scalar(queries.award_by_slug(slug))
     if award is None or not sees_award(award):
         abort(404, description)
     return award
+
+
+def nominee_or_404(award: Award, slug: str, description: str | None = None) -> Nominee:
+    """The award's nominee with this slug; 404 when the award has none."""
+    return db.one_or_404(queries.nominee_by_slug(award, slug), description=description)

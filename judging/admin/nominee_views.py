@@ -3,13 +3,12 @@ reinstating, deleting (never once evaluated), and importing from CSV or JSON."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from judging.admin import blueprint
 from judging.admin.forms import ConfirmImportForm, ImportForm, NomineeForm, WithdrawForm
 from judging.extensions import db
 from judging.forms import EmptyForm, render_form
-from judging.lookups import award_or_404
+from judging.lookups import award_or_404, nominee_or_404
 from judging.models import Award, Nominee
 from judging.services import nominee_import, nominees
 from judging.services.nominee_import import ImportProblem, ImportRefused, ImportSource
@@ -17,9 +16,7 @@ from judging.services.nominees import NomineeError
 
 
 def _nominee(award: Award, nominee_slug: str) -> Nominee:
-    return db.one_or_404(
-        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == nominee_slug)
-    )
+    return nominee_or_404(award, nominee_slug)
 
 
 def _to_list(award: Award, nominee: Nominee | None = None):

@@ -24,7 +24,7 @@ from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
 from judging.mail import MailError
 from judging.models import AccountToken, Award, JuryMember, Nominee, Recusal, Setting, User
-from judging.services import accounts, backup, evaluations
+from judging.services import accounts, backup, evaluations, queries
 from judging.services.audit import record_event
 from judging.services.awards import TransitionError, list_awards_with_counts, transition
 from judging.services.notifications import notify_jury, send_invitation
@@ -169,9 +169,7 @@ def award_transition(slug: str, step: str):
 def _jury_readiness(award: Award) -> dict[str, int]:
     """How many of the award's jurors can log in, are still invited, or are deactivated."""
     counts = {"ready": 0, "invited": 0, "inactive": 0}
-    for user in db.session.scalars(
-        select(User).join(JuryMember).where(JuryMember.award_id == award.id)
-    ):
+    for user in db.session.scalars(queries.jurors_of(award)):
         counts["inactive" if not user.active else "ready" if user.password_hash else "invited"] += 1
     return counts
 

@@ -5,7 +5,6 @@ from functools import wraps
 from flask import current_app, jsonify, request
 from flask_login import current_user
 from flask_smorest import abort
-from sqlalchemy import select
 
 from judging.api import blueprint
 from judging.api.schemas import (
@@ -23,16 +22,14 @@ from judging.api.schemas import (
     ResultsOut,
 )
 from judging.extensions import csrf, db, limiter, refused
-from judging.lookups import public_award_or_404
+from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
 from judging.models import Award, Nominee
 from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
 
 
 def _award(slug: str) -> Award:
-    return db.one_or_404(
-        select(Award).where(Award.slug == slug), description="No award with this slug."
-    )
+    return award_or_404(slug, "No award with this slug.")
 
 
 def _public_award(slug: str) -> Award:
@@ -41,10 +38,7 @@ def _public_award(slug: str) -> Award:
 
 
 def _nominee(award: Award, slug: str) -> Nominee:
-    return db.one_or_404(
-        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == slug),
-        description="No nominee with this slug in this award.",
-    )
+    return nominee_or_404(award, slug, "No nominee with this slug in this award.")
 
 
 def juror_required(view):

@@ -2,11 +2,11 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from judging.extensions import db
 from judging.jury import blueprint
 from judging.jury.forms import EvaluationForm, RecusalForm, read_scores
+from judging.lookups import award_or_404, nominee_or_404
 from judging.models import Award, Nominee, utcnow
 from judging.services import evaluations
 from judging.services.evaluations import EvaluationError, EvaluationState, StaleVersion
@@ -31,14 +31,12 @@ def dashboard():
 
 
 def _award_and_nominee(slug: str, nominee_slug: str) -> tuple[Award, Nominee]:
-    award = db.one_or_404(select(Award).where(Award.slug == slug))
+    award = award_or_404(slug)
     try:
         evaluations.require_juror(award, current_user)
     except EvaluationError:
         abort(403, "You are not on the jury of this award.")
-    nominee = db.one_or_404(
-        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == nominee_slug)
-    )
+    nominee = nominee_or_404(award, nominee_slug)
     return award, nominee
 
 

@@ -2,11 +2,9 @@
 
 from flask import abort, render_template
 from flask_login import current_user
-from sqlalchemy import select
 
-from judging.extensions import db
-from judging.lookups import award_or_404, public_award_or_404
-from judging.models import Award, Nominee
+from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
+from judging.models import Award
 from judging.public import blueprint
 from judging.ranking import METHOD_NAMES
 from judging.services import publication, voting
@@ -50,9 +48,7 @@ def award(slug: str):
 def nominee(slug: str, nominee_slug: str):
     """One nominee in full."""
     award = public_award_or_404(slug)
-    nominee = db.one_or_404(
-        select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == nominee_slug)
-    )
+    nominee = nominee_or_404(award, nominee_slug)
     return render_template("public/nominee.html", award=award, nominee=nominee)
 
 

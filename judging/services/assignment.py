@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, delete, func, select
 
 from judging.extensions import db
 from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
+from judging.services import queries
 from judging.services.audit import record_event
 
 # --- The pure part ----------------------------------------------------------------------------
@@ -205,19 +206,12 @@ def _require_editable(award: Award) -> None:
 
 def jury_of(award: Award) -> list[User]:
     """The award's jurors, by name."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(JuryMember, JuryMember.user_id == User.id)
-            .where(JuryMember.award_id == award.id)
-            .order_by(User.name, User.id)
-        )
-    )
+    return list(db.session.scalars(queries.jurors_of(award).order_by(User.name, User.id)))
 
 
 def jurors_not_on(award: Award) -> list[User]:
     """Juror accounts that could join the award's jury: active, and not on it yet."""
-    members = select(JuryMember.user_id).where(JuryMember.award_id == award.id)
+    members = queries.jury_member_ids(award)
     return list(
         db.session.scalars(
             select(User)
@@ -228,14 +222,7 @@ def jurors_not_on(award: Award) -> list[User]:
 
 
 def _is_member(award: Award, user: User) -> bool:
-    return (
-        db.session.scalar(
-            select(JuryMember.id).where(
-                JuryMember.award_id == award.id, JuryMember.user_id == user.id
-            )
-        )
-        is not None
-    )
+    return db.session.scalar(queries.jury_membership(award, user)) is not None
 
 
 def _evaluation_count(award: Award, user: User) -> tuple[int, int]:
@@ -345,7 +332,7 @@ def _unassigned_work(award: Award) -> int:
         )
         .exists()
     )
-    members = select(JuryMember.user_id).where(JuryMember.award_id == award.id)
+    members = queries.jury_member_ids(award)
     return db.session.execute(
         select(func.count())
         .select_from(Evaluation)
@@ -420,7 +407,7 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
     in_running = [n.id for n in nominees]
     recused = db.session.execute(
         select(Recusal.juror_id, Recusal.nominee_id).where(
-            Recusal.nominee_id.in_(in_running), Recusal.lifted_at.is_(None)
+            Recusal.nominee_id.in_(in_running), queries.recusal_is_active()
         )
     ).all()
     existing = {
@@ -493,11 +480,7 @@ def assign_juror(award: Award, nominee: Nominee, juror: User, *, actor: User) ->
     if not juror.active:
         raise JuryError(f"{juror.name}'s account is deactivated; reactivate it first.")
     recused = db.session.scalar(
-        select(Recusal.id).where(
-            Recusal.nominee_id == nominee.id,
-            Recusal.juror_id == juror.id,
-            Recusal.lifted_at.is_(None),
-        )
+        queries.active_recusal(nominee, juror).with_only_columns(Recusal.id)
     )
     if recused is not None:
         raise JuryError(

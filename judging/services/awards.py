@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from judging.extensions import db
 from judging.models import Award, Nominee, User
+from judging.services import queries
 from judging.services.audit import record_event
 
 
@@ -67,4 +68,4 @@ def make_public(award: Award, *, actor: User | None) -> bool:
 
 
 def award_by_slug(slug: str) -> Award | None:
-    return db.session.scalar(select(Award).where(Award.slug == slug))
+    return db.session.scalar(queries.award_by_slug(slug))

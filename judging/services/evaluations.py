@@ -30,6 +30,7 @@ from judging.models import (
     User,
     utcnow,
 )
+from judging.services import queries
 from judging.services.audit import record_event
 
 COMMENT_MAX = 10_000
@@ -99,9 +100,7 @@ class EvaluationState:
 
 
 def require_juror(award: Award, juror: User) -> None:
-    is_member = db.session.scalar(
-        select(JuryMember.id).where(JuryMember.award_id == award.id, JuryMember.user_id == juror.id)
-    )
+    is_member = db.session.scalar(queries.jury_membership(award, juror))
     if not is_member or juror.role != "juror":
         raise NotOnJury("You are not on the jury of this award.")
 
@@ -147,13 +146,7 @@ def juror_nominees(award: Award, juror: User) -> list[Nominee]:
 
 
 def active_recusal(nominee: Nominee, juror: User) -> Recusal | None:
-    return db.session.scalar(
-        select(Recusal).where(
-            Recusal.nominee_id == nominee.id,
-            Recusal.juror_id == juror.id,
-            Recusal.lifted_at.is_(None),
-        )
-    )
+    return db.session.scalar(queries.active_recusal(nominee, juror))
 
 
 def _evaluation(award: Award, nominee: Nominee, juror: User) -> Evaluation | None:
@@ -473,13 +466,9 @@ def progress(award: Award, *, juror: User) -> Progress:
     }
     recused = set(
         db.session.scalars(
-            select(Recusal.nominee_id)
-            .join(Nominee, Nominee.id == Recusal.nominee_id)
-            .where(
-                Nominee.award_id == award.id,
-                Recusal.juror_id == juror.id,
-                Recusal.lifted_at.is_(None),
-            )
+            queries.active_recusals(award)
+            .with_only_columns(Recusal.nominee_id)
+            .where(Recusal.juror_id == juror.id)
         )
     )
     rows = []

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from judging.extensions import db
 from judging.models import Award, Evaluation, Nominee, User, utcnow
+from judging.services import queries
 from judging.services.audit import record_event
 from judging.services.seeding import NomineeEntry, flatten_errors
 
@@ -137,9 +138,7 @@ def _validated(award: Award, data: dict, nominee: Nominee | None = None) -> dict
         for name, messages in field_errors(exc, raw).items():
             errors.setdefault(name, []).extend(messages)
     if "slug" not in errors and raw["slug"]:
-        clash = db.session.scalar(
-            select(Nominee).where(Nominee.award_id == award.id, Nominee.slug == raw["slug"])
-        )
+        clash = db.session.scalar(queries.nominee_by_slug(award, raw["slug"]))
         if clash is not None and clash is not nominee:
             errors["slug"] = [
                 f"“{clash.title}” already has the slug “{raw['slug']}” in this award;"

@@ -112,18 +112,13 @@ def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
 
 def _jurors(award: Award) -> list[User]:
     """The award's jurors who can log in (active, password set)."""
-    from sqlalchemy import select
-
     from judging.extensions import db
-    from judging.models import JuryMember
+    from judging.services import queries
 
     return [
         user
         for user in db.session.scalars(
-            select(User)
-            .join(JuryMember, JuryMember.user_id == User.id)
-            .where(JuryMember.award_id == award.id, User.active)
-            .order_by(User.id)
+            queries.jurors_of(award).where(User.active).order_by(User.id)
         )
         if user.password_hash
     ]

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from judging.extensions import db
 from judging.mail import MailError
-from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
+from judging.models import Assignment, Award, Evaluation, Nominee, Recusal, User
+from judging.services import queries
 from judging.services.audit import record_event
 from judging.services.notifications import send_reminder
 
@@ -86,14 +87,7 @@ def award_progress(award: Award) -> AwardProgress:
             .order_by(Nominee.position)
         )
     )
-    jurors = list(
-        db.session.scalars(
-            select(User)
-            .join(JuryMember, JuryMember.user_id == User.id)
-            .where(JuryMember.award_id == award.id)
-            .order_by(User.name, User.id)
-        )
-    )
+    jurors = list(db.session.scalars(queries.jurors_of(award).order_by(User.name, User.id)))
     assigned = {
         (juror_id, nominee_id)
         for juror_id, nominee_id in db.session.execute(
@@ -104,11 +98,7 @@ def award_progress(award: Award) -> AwardProgress:
     }
     recused = {
         (juror_id, nominee_id)
-        for juror_id, nominee_id in db.session.execute(
-            select(Recusal.juror_id, Recusal.nominee_id)
-            .join(Nominee, Nominee.id == Recusal.nominee_id)
-            .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
-        )
+        for juror_id, nominee_id in db.session.execute(queries.active_recusals(award))
     }
     evaluations: dict[tuple[int, int], str] = {}
     last_activity: dict[int, datetime] = {}

@@ -30,7 +30,7 @@ from judging.models import (
     User,
     utcnow,
 )
-from judging.services import results
+from judging.services import queries, results
 from judging.services.audit import ledger_report, record_event
 
 
@@ -125,7 +125,7 @@ def review(award: Award) -> list[Blocker]:
             (Evaluation.nominee_id == Recusal.nominee_id)
             & (Evaluation.juror_id == Recusal.juror_id),
         )
-        .where(Evaluation.award_id == award.id, Recusal.lifted_at.is_(None))
+        .where(Evaluation.award_id == award.id, queries.recusal_is_active())
     )
     if late:
         blockers.append(

@@ -21,10 +21,10 @@ from judging.models import (
     Evaluation,
     JuryMember,
     Nominee,
-    Recusal,
     Score,
     User,
 )
+from judging.services import queries
 
 
 def _criteria(award: Award) -> list[Criterion]:
@@ -103,11 +103,7 @@ def compute(award: Award, method: str | None = None) -> tuple[ranking.Ranking, d
     ]
     recusals = [
         (juror_id, slug_of_nominee[nominee_id])
-        for juror_id, nominee_id in db.session.execute(
-            select(Recusal.juror_id, Recusal.nominee_id)
-            .join(Nominee, Nominee.id == Recusal.nominee_id)
-            .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
-        )
+        for juror_id, nominee_id in db.session.execute(queries.active_recusals(award))
         if nominee_id in slug_of_nominee  # not withdrawn
     ]
     result = ranking.rank(
@@ -292,11 +288,7 @@ def combined_winners(award: Award, result: ranking.Ranking, votes: dict[str, int
 
 def juror_labels(award: Award) -> dict[int, str]:
     return dict(
-        db.session.execute(
-            select(User.id, User.name)
-            .join(JuryMember, JuryMember.user_id == User.id)
-            .where(JuryMember.award_id == award.id)
-        ).all()
+        db.session.execute(queries.jurors_of(award).with_only_columns(User.id, User.name)).all()
     )
 
 
@@ -378,11 +370,7 @@ def raw_scores(award: Award) -> list[dict]:
     queries."""
     recused = {
         (juror_id, nominee_id)
-        for juror_id, nominee_id in db.session.execute(
-            select(Recusal.juror_id, Recusal.nominee_id)
-            .join(Nominee, Nominee.id == Recusal.nominee_id)
-            .where(Nominee.award_id == award.id, Recusal.lifted_at.is_(None))
-        )
+        for juror_id, nominee_id in db.session.execute(queries.active_recusals(award))
     }
     rows = db.session.execute(
         select(

@@ -19,6 +19,7 @@ from judging.models import (
     Score,
     User,
 )
+from judging.services import queries
 from judging.services.audit import record_event
 
 SLUG = validate.Regexp(
@@ -181,7 +182,7 @@ def seed_shortlist(data: dict, *, actor: User | None) -> SeedReport:
     Idempotent. Entries gone from the file are removed unless jurors have worked on them;
     those are kept and reported, as are locked criteria (weights and scales once scored).
     """
-    award = db.session.scalar(select(Award).where(Award.slug == data["award"]["slug"]))
+    award = db.session.scalar(queries.award_by_slug(data["award"]["slug"]))
     report = SeedReport(award=data["award"]["slug"])
     values = {k: v for k, v in data["award"].items() if not (k == "public" and v is None)}
     if award is None:
