@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from judging.extensions import csrf, db, limiter
+from judging.security import no_store
 
 blueprint = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -49,19 +50,18 @@ def _check(engine: Engine) -> Future:
 def _unavailable(reason: str):
     response = jsonify(status="unavailable", reason=reason)
     response.status_code = 503
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @blueprint.route("/healthz")
+@no_store
 def healthz():
     """The process is up and answering; nothing else is checked."""
-    response = jsonify(status="ok")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(status="ok")
 
 
 @blueprint.route("/readyz")
+@no_store
 def readyz():
     """Ready for traffic: the database answers SELECT 1 within READYZ_TIMEOUT seconds."""
     timeout = current_app.config["READYZ_TIMEOUT"]
@@ -74,9 +74,7 @@ def readyz():
         # The class only: a driver's message may name the host, the user or worse.
         log.warning("readiness: the database is unreachable (%s)", type(exc).__name__)
         return _unavailable(f"the database is unreachable ({type(exc).__name__})")
-    response = jsonify(status="ready")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(status="ready")
 
 
 csrf.exempt(blueprint)

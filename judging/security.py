@@ -2,9 +2,10 @@
 
 import logging
 import re
+from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, make_response, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -24,6 +25,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
     ]
 )
+
+
+def no_store(view):
+    """The view's every answer is marked never to be kept by a browser or proxy (a page or a
+    file holding a voting code, one's own data, a health check that must be live). Errors a
+    view raises (abort) are answered as any other error page."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
 
 
 class RouteNotPath(logging.Filter):

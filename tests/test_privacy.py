@@ -212,6 +212,7 @@ def test_a_juror_downloads_their_own_data_and_nobody_elses(
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == 'attachment; filename="judging-my-data.json"'
+    assert response.headers["Cache-Control"] == "no-store"  # a file of one's own data: never kept
     data = json.loads(response.get_data(as_text=True))
     text = response.get_data(as_text=True)
 

@@ -31,6 +31,7 @@ from judging.forms import EmptyForm
 from judging.links import external_url
 from judging.lookups import award_or_404
 from judging.models import Award, Ballot, VotingCredential
+from judging.security import no_store
 from judging.services import voting
 from judging.services.audit import record_event
 
@@ -187,12 +188,6 @@ def voting_live_tally(slug: str):
     return redirect(url_for("admin.voting_page", slug=slug))
 
 
-def _no_store(response):
-    response = make_response(response)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @blueprint.post("/awards/<slug>/voting/codes")
 def voting_codes(slug: str):
     """Generate N one-time access codes, then show them on their own page (a reload of it
@@ -231,23 +226,23 @@ def _batch(award: Award, batch: str) -> list[str]:
 
 
 @blueprint.get("/awards/<slug>/voting/codes/<batch>")
+@no_store
 def voting_batch(slug: str, batch: str):
     """The batch of codes just generated, to print or download."""
     award = award_or_404(slug)
     codes = _batch(award, batch)
-    return _no_store(
-        render_template(
-            "admin/voting.html",
-            award=award,
-            codes=codes,
-            batch=batch,
-            form=EmptyForm(),
-            addresses=_addresses(award),
-        )
+    return render_template(
+        "admin/voting.html",
+        award=award,
+        codes=codes,
+        batch=batch,
+        form=EmptyForm(),
+        addresses=_addresses(award),
     )
 
 
 @blueprint.get("/awards/<slug>/voting/codes/<batch>/codes.txt")
+@no_store
 def voting_batch_download(slug: str, batch: str):
     """The same batch as a text file, one code a line."""
     award = award_or_404(slug)
@@ -257,7 +252,7 @@ def voting_batch_download(slug: str, batch: str):
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{award.slug}-codes-{batch}.txt"'
     )
-    return _no_store(response)
+    return response
 
 
 def ballot_url(award: Award, code: str) -> str:
@@ -272,6 +267,7 @@ def _qr_svg(url: str, svgclass: str = "vote-card-qr") -> str:
 
 
 @blueprint.post("/awards/<slug>/voting/cards")
+@no_store
 def voting_cards(slug: str):
     """The codes just generated as printable cards (A4, 8 a page), each with a QR code.
 
@@ -282,9 +278,7 @@ def voting_cards(slug: str):
     form = EmptyForm()
     wanted = [c for c in request.form.getlist("code") if c.strip()][: voting.MAX_CODES]
     if not form.validate_on_submit() or not wanted:
-        return _no_store(
-            (render_template("admin/vote_cards.html", award=award, pages=[], refused=0), 422)
-        )
+        return render_template("admin/vote_cards.html", award=award, pages=[], refused=0), 422
     known = set(
         db.session.scalars(
             select(VotingCredential.secret_hash).where(
@@ -302,14 +296,12 @@ def voting_cards(slug: str):
     ]
     cards = [{"code": code, "qr": _qr_svg(ballot_url(award, code))} for code in codes]
     pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
-    return _no_store(
-        render_template(
-            "admin/vote_cards.html",
-            award=award,
-            pages=pages,
-            refused=len(wanted) - len(codes),
-            address=external_url("public.vote", slug=award.slug),
-        )
+    return render_template(
+        "admin/vote_cards.html",
+        award=award,
+        pages=pages,
+        refused=len(wanted) - len(codes),
+        address=external_url("public.vote", slug=award.slug),
     )
 
 

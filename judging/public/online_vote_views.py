@@ -21,6 +21,7 @@ from judging.models import Award
 from judging.public import blueprint
 from judging.public.forms import AddressForm, BallotForm
 from judging.public.vote_views import PENDING, to_receipt
+from judging.security import no_store
 from judging.services import voting
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' voting application."
@@ -100,7 +101,7 @@ def _online_page(award, token, *, step, status=200, **context):
         open=voting.voting_is_open(award),
         **context,
     )
-    return page, status, {"Cache-Control": "no-store"}
+    return page, status
 
 
 def _link_state(award: Award, token: str):
@@ -115,6 +116,7 @@ def _link_state(award: Award, token: str):
 
 
 @blueprint.route("/vote/<slug>/online/<token>", methods=["GET", "POST"])
+@no_store
 def online_ballot(slug: str, token: str):
     """The ballot a verified address opens (GET), its check (POST action=review, then GET
     /confirm) and the vote (action=confirm, then GET the receipt); one ballot per address."""
@@ -177,6 +179,7 @@ def online_ballot(slug: str, token: str):
 
 
 @blueprint.get("/vote/<slug>/online/<token>/confirm")
+@no_store
 def online_confirm(slug: str, token: str):
     """Check your vote: the choice waiting in this session, to confirm or change."""
     award = _award(slug)

@@ -18,6 +18,7 @@ from judging.extensions import db, limiter, refused
 from judging.lookups import public_award_or_404
 from judging.models import Award, Ballot, VotingCredential
 from judging.public import blueprint
+from judging.security import no_store
 from judging.services import voting
 
 USED_CARD = (
@@ -46,12 +47,6 @@ def to_receipt(award: Award, receipt: str):
 
 def _vote_limit() -> str:
     return current_app.config["VOTE_FAILURES_PER_IP"]
-
-
-def _no_store(response):
-    # A ballot page may carry a card's code (in the link and the form): never cached.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _refusal(award: Award, code: str, nominee_slug: str, nominees) -> tuple[str, int] | None:
@@ -96,7 +91,7 @@ def _ballot(award, nominees, *, code="", chosen="", error=None, status=200):
         step="choose",
         last_receipt=_last_receipt(award),
     )
-    return _no_store(current_app.make_response((page, status)))
+    return page, status
 
 
 def _pending(award: Award) -> dict:
@@ -106,6 +101,7 @@ def _pending(award: Award) -> dict:
 
 @blueprint.route("/vote/<slug>", methods=["GET", "POST"])
 @limiter.limit(_vote_limit, methods=["POST"], deduct_when=refused)
+@no_store  # a ballot page may carry a card's code (in the link and the form): never cached
 def vote(slug: str):
     """The ballot (GET), its confirmation (POST action=review, then GET /confirm) and the vote
     (action=confirm, then GET the receipt)."""
@@ -149,6 +145,7 @@ def vote(slug: str):
 
 
 @blueprint.get("/vote/<slug>/confirm")
+@no_store
 def vote_confirm(slug: str):
     """Check your vote: the choice waiting in this session, to confirm or change."""
     award = public_award_or_404(slug)
@@ -160,10 +157,11 @@ def vote_confirm(slug: str):
     page = render_template(
         "public/vote.html", award=award, nominee=nominee, code=pending["code"], step="confirm"
     )
-    return _no_store(current_app.make_response(page))
+    return page
 
 
 @blueprint.get("/vote/<slug>/receipt/<receipt>")
+@no_store
 def vote_receipt(slug: str, receipt: str):
     """A ballot's receipt: in full on the device that cast it, else only counted or void."""
     award = public_award_or_404(slug)
@@ -179,7 +177,7 @@ def vote_receipt(slug: str, receipt: str):
         receipt=ballot.receipt,
         voided=ballot.voided_at is not None,
     )
-    return _no_store(current_app.make_response(page))
+    return page
 
 
 @blueprint.get("/vote/<slug>/check")
