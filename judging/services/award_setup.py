@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, select
 from judging import inputs
 from judging.extensions import db
 from judging.models import AGGREGATION_METHODS, Award, Criterion, Evaluation, Score, User, utcnow
+from judging.services import queries
 from judging.services.audit import record_event
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -81,7 +82,7 @@ def create_award(slug: str, values: dict, *, actor: User) -> Award:
     errors = _check_award(values)
     if not SLUG_RE.match(slug):
         errors["slug"] = ["Lower-case letters, digits and single hyphens only."]
-    elif db.session.scalar(select(Award.id).where(Award.slug == slug)):
+    elif db.session.scalar(queries.award_by_slug(slug).with_only_columns(Award.id)):
         errors["slug"] = [f"Another award already uses “{slug}”."]
     if errors:
         raise SetupError("Some fields need attention; nothing was saved.", errors)
