@@ -319,7 +319,7 @@ class AwardLifecycle(RuleBasedStateMachine):
     @invariant()
     def results_follow_from_the_scores(self):
         award = db.session.get(Award, self.award_id)
-        computed, _ = results.compute(award)
+        computed = results.compute(award).result
         counted = [
             ranking.Evaluation(self.juror_ids[juror], slug, held["scores"])
             for (juror, slug), held in self.evaluations.items()

@@ -163,7 +163,7 @@ def test_a_tie_can_be_resolved_by_a_recorded_casting_decision(
     decision = db.session.scalar(select(CastingDecision))
     assert json.loads(decision.nominee_order) == ["omapu", "evikomp"]
     assert decision.decided_by_id == admin.id
-    result, _ = results.compute(seeded_award)
+    result = results.compute(seeded_award).result
     assert [r.nominee for r in result.results[:2]] == ["omapu", "evikomp"]
     assert not result.results[0].tied
     assert db.session.scalar(
@@ -214,8 +214,7 @@ def test_the_ranking_reads_scores_in_a_bounded_number_of_queries(
         db.session.expire_all()
         award = db.session.get(type(seeded_award), seeded_award.id)
         count_queries["n"] = 0
-        result, lookups = results.compute(award)
-        results.as_json(award, result, lookups, results.juror_labels(award))
+        results.as_json(award, results.compute(award), results.juror_labels(award))
         return count_queries["n"]
 
     small = queries_for(1)
@@ -227,7 +226,7 @@ def test_demo_data_fills_an_empty_award_and_comes_off_again(app, runner, seeded_
     added = runner.invoke(args=["demo", "excellence-award"])
     assert added.exit_code == 0, added.output
     assert "added 155 demo evaluations by 12 demo jurors" in added.output
-    result, _ = results.compute(seeded_award)
+    result = results.compute(seeded_award).result
     assert result.winner is not None
     assert any(f.kind == "outlier_juror" for f in result.flags)  # the harsh and lenient ones
     names = db.session.scalars(select(User.name)).all()

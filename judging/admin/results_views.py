@@ -27,14 +27,14 @@ def leaderboard(slug: str):
     """Rank, score, criteria, coverage, flags, every method side by side, and two charts."""
     award = award_or_404(slug)
     method = _method() or award.aggregation_method
-    result, lookups = results.compute(award, method)
+    computed = results.compute(award, method)
+    result, nominees = computed.result, computed.nominees
     jurors = results.juror_labels(award)
-    nominees = lookups["nominees"]
     ties = _tie_groups(result)
     final = final_winners = None
     if award.vote_weight:  # ranked as publication ranks it: jury and vote combined
         count = voting.tally(award)
-        final = results.final_document(award, result, lookups, jurors, count)
+        final = results.final_document(award, computed, jurors, count)
         final_winners = results.combined_winners(award, result, count["votes"])
     return render_template(
         "admin/leaderboard.html",
@@ -47,7 +47,7 @@ def leaderboard(slug: str):
         final=final,
         final_winners=final_winners,
         nominees=nominees,
-        criteria=lookups["criteria"],
+        criteria=computed.criteria,
         jurors=jurors,
         progress=jury_progress(award),
         ties=ties,
@@ -96,7 +96,7 @@ def casting(slug: str):
     tied = tuple(request.form.getlist("tied"))
     form = CastingForm(prefix=request.form.get("prefix", ""))
     order = tuple(request.form.getlist(f"{form._prefix}order"))
-    result, _ = results.compute(award, method if method in ranking.METHODS else None)
+    result = results.compute(award, method if method in ranking.METHODS else None).result
     current = {tuple(sorted(group)) for group in _tie_groups(result)}
     back = redirect(url_for("admin.leaderboard", slug=slug, method=result.method))
     if award.status == "published":

@@ -83,10 +83,9 @@ def review(award: Award) -> list[Blocker]:
     blockers = []
     if award.status not in ("closed", "voting_closed"):
         blockers.append(Blocker("status", "Scoring (and voting, if any) must be closed first."))
-    result, lookups = results.compute(award)
-    low = [
-        lookups["nominees"][r.nominee].title for r in result.results if r.coverage < award.quorum
-    ]
+    computed = results.compute(award)
+    result, nominees = computed.result, computed.nominees
+    low = [nominees[r.nominee].title for r in result.results if r.coverage < award.quorum]
     if low:
         blockers.append(
             Blocker(
@@ -97,7 +96,7 @@ def review(award: Award) -> list[Blocker]:
         )
     for flag in result.flags:
         if flag.kind == "tie":
-            names = "; ".join(lookups["nominees"][s].title for s in flag.subjects)
+            names = "; ".join(nominees[s].title for s in flag.subjects)
             blockers.append(
                 Blocker(
                     "tie", f"Unresolved tie: {names}. Record a casting decision on the leaderboard."
@@ -144,13 +143,14 @@ def document(
     award: Award, *, published_at: str | None, version_: str | None, override_reason: str
 ) -> dict:
     """The full results document of the award as it stands in the database now."""
-    result, lookups = results.compute(award)
+    computed = results.compute(award)
+    result = computed.result
     # Jurors are anonymised in published results: J1, J2... by a stable order (their ids).
     jurors = {
         juror_id: f"J{n}"
         for n, juror_id in enumerate(sorted(cast(int, j.juror) for j in result.jurors), start=1)
     }
-    doc = results.as_json(award, result, lookups, jurors)
+    doc = results.as_json(award, computed, jurors)
     criteria = db.session.scalars(
         select(Criterion).where(Criterion.award_id == award.id).order_by(Criterion.position)
     )

@@ -7,6 +7,7 @@ decisions (a test counts them).
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -84,9 +85,18 @@ def casting_decisions(award: Award, method: str) -> list[ranking.CastingDecision
     return [ranking.CastingDecision(tuple(json.loads(d.nominee_order)), d.reason) for d in rows]
 
 
-def compute(award: Award, method: str | None = None) -> tuple[ranking.Ranking, dict]:
-    """The award's ranking under `method` (default: the award's own), and lookups for display:
-    {"nominees": id -> Nominee by slug, "criteria": [Criterion]}."""
+@dataclass(frozen=True)
+class Computed:
+    """An award's ranking, with the rows it names for display."""
+
+    result: ranking.Ranking
+    nominees: dict[str, Nominee]  # the nominees in the running, by slug
+    criteria: list[Criterion]  # in the award's order
+
+
+def compute(award: Award, method: str | None = None) -> Computed:
+    """The award's ranking under `method` (default: the award's own), with its nominees and
+    criteria for display."""
     method = method or award.aggregation_method
     criteria = _criteria(award)
     nominees = _nominees(award)
@@ -115,17 +125,17 @@ def compute(award: Award, method: str | None = None) -> tuple[ranking.Ranking, d
         casting=casting_decisions(award, method),
         quorum=award.quorum,
     )
-    return result, {"nominees": {n.slug: n for n in nominees}, "criteria": criteria}
+    return Computed(result, {n.slug: n for n in nominees}, criteria)
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def as_json(award: Award, result: ranking.Ranking, lookups: dict, jurors: dict) -> dict:
+def as_json(award: Award, computed: Computed, jurors: dict) -> dict:
     """The results document: nominees in rank order with rank, slug, title, score, tied; the
     method, the statistics and the flags. `jurors` maps juror ids to display labels."""
-    nominees = lookups["nominees"]
+    result, nominees = computed.result, computed.nominees
     return {
         "award": award.slug,
         "title": award.title,
@@ -254,15 +264,14 @@ def ranking_document(award: Award, method: str | None = None) -> dict:
     """What the leaderboard, its exports and `flask results` show: the results document (live,
     jurors by name) ranked as publication would rank it. With a vote weight the nominees are in
     the final order (score = final) and each also carries its jury-only rank and score."""
-    result, lookups = compute(award, method)
-    return final_document(award, result, lookups, juror_labels(award))
+    return final_document(award, compute(award, method), juror_labels(award))
 
 
 def final_document(
-    award: Award, result: ranking.Ranking, lookups: dict, jurors: dict, count: dict | None = None
+    award: Award, computed: Computed, jurors: dict, count: dict | None = None
 ) -> dict:
     """ranking_document from a ranking already computed (and the tally, if already read)."""
-    doc = as_json(award, result, lookups, jurors)
+    doc = as_json(award, computed, jurors)
     jury_rank = {n["slug"]: n["rank"] for n in doc["nominees"]}
     combine_with_vote(award, doc, count)
     doc["combined"] = bool(award.vote_weight)

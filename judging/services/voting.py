@@ -165,7 +165,7 @@ def shortlist(award: Award) -> list[Nominee]:
         return nominees
     from judging.services import results  # the jury's ranking, computed from the scores
 
-    ranking, _ = results.compute(award)
+    ranking = results.compute(award).result
     cut = [r for r in ranking.results if r.score is not None]
     if len(cut) > award.vote_top_n:
         boundary = cut[award.vote_top_n - 1].rank
