@@ -247,3 +247,22 @@ def test_addresses_wrap_only_before_the_at_sign(app, logged_in, make_user):
         '<span class="email-part">firstname.lastname</span>'
         '<span class="email-part">@municipality.example.org</span>'
     ) in page
+
+
+def test_the_people_table_scrolls_in_a_frame_a_keyboard_can_reach(app, logged_in, make_user):
+    make_user(role="juror", email="a.very.long.address.for.a.phone@example.org")
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert '<div class="table-scroll" tabindex="0" role="region" aria-label="People table">' in page
+
+
+def test_every_scrolling_table_is_written_through_the_one_macro():
+    """A wide table's frame is focusable and named only if it comes from scroll_region."""
+    from .fixtures.domain import ROOT
+
+    by_hand = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "templates").rglob("*.html")
+        if path.name != "macros.html" and 'class="table-scroll"' in path.read_text()
+    ]
+    assert by_hand == []
