@@ -43,7 +43,7 @@ def _code(exc: HTTPException) -> int:
     return exc.code
 
 
-def _api_error(exc: HTTPException):
+def api_error(exc: HTTPException):
     """{"code", "status", "message"} and, for bad input, "errors" naming each offending field."""
     data = getattr(exc, "data", None) or {}
     payload = {
@@ -196,7 +196,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, RequestEntityTooLarge):
             exc = _too_large()
         if request.path.startswith("/api/"):
-            return _api_error(exc)
+            return api_error(exc)
         heading, description = page_words(exc)
         page = render_template("error.html", error=exc, heading=heading, description=description)
         response = current_app.make_response((page, _code(exc)))

@@ -87,7 +87,7 @@ def jury_add(slug: str):
     user = db.session.get(User, form.juror.data)
     try:
         if user is None:
-            raise JuryError("That account does not exist.", "juror")
+            raise JuryError("That account does not exist.", field="juror")
         assignment.add_juror(award, user, actor=current_user)
     except JuryError as exc:
         db.session.rollback()

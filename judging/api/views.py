@@ -5,6 +5,7 @@ from functools import wraps
 from flask import current_app, jsonify, request
 from flask_login import current_user
 from flask_smorest import abort
+from werkzeug.exceptions import default_exceptions
 
 from judging.api import blueprint
 from judging.api.schemas import (
@@ -21,11 +22,13 @@ from judging.api.schemas import (
     RecusalOut,
     ResultsOut,
 )
+from judging.errors import api_error
 from judging.extensions import csrf, db, limiter, refused
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
 from judging.models import Award, Nominee
 from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
+from judging.services.errors import ServiceError
 
 
 def _award(slug: str) -> Award:
@@ -55,7 +58,11 @@ def juror_required(view):
     return wrapped
 
 
-def _refuse(exc: evaluations.EvaluationError):
+@blueprint.errorhandler(ServiceError)
+def _refuse(exc: ServiceError):
+    """A refused use case: roll back, answer its status and message (and the current state
+    of an evaluation someone else saved in the meantime, for a 409)."""
+    db.session.rollback()
     if isinstance(exc, evaluations.StaleVersion):
         body = {
             "code": 409,
@@ -66,8 +73,9 @@ def _refuse(exc: evaluations.EvaluationError):
         response = jsonify(body)
         response.status_code = 409
         return response
-    db.session.rollback()
-    abort(exc.status, message=exc.message, errors=exc.errors or None)
+    error = default_exceptions[exc.status](exc.message)
+    error.data = {"message": exc.message, "errors": exc.errors or None}  # type: ignore[attr-defined]
+    return api_error(error)
 
 
 @blueprint.get("/awards")
@@ -138,10 +146,7 @@ def get_my_evaluation(award_slug: str, nominee_slug: str):
     """The logged-in juror's own evaluation of the nominee (version 0 if never saved)."""
     award = _award(award_slug)
     nominee = _nominee(award, nominee_slug)
-    try:
-        return evaluations.my_evaluation(award, nominee, juror=current_user).as_dict()
-    except evaluations.EvaluationError as exc:
-        return _refuse(exc)
+    return evaluations.my_evaluation(award, nominee, juror=current_user).as_dict()
 
 
 @blueprint.put("/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation")
@@ -160,10 +165,7 @@ def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
     """Save the juror's evaluation (a draft, or with `submitted: true` a submission)."""
     award = _award(award_slug)
     nominee = _nominee(award, nominee_slug)
-    try:
-        state = evaluations.save_evaluation(award, nominee, juror=current_user, **data)
-    except evaluations.EvaluationError as exc:
-        return _refuse(exc)
+    state = evaluations.save_evaluation(award, nominee, juror=current_user, **data)
     db.session.commit()
     return state.as_dict()
 
@@ -179,10 +181,7 @@ def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
     """Declare a conflict of interest: the juror will not score this nominee."""
     award = _award(award_slug)
     nominee = _nominee(award, nominee_slug)
-    try:
-        recusal = evaluations.declare_recusal(award, nominee, juror=current_user, **data)
-    except evaluations.EvaluationError as exc:
-        return _refuse(exc)
+    recusal = evaluations.declare_recusal(award, nominee, juror=current_user, **data)
     db.session.commit()
     return {"nominee": nominee.slug, "reason": recusal.reason, "declared_at": recusal.declared_at}
 
@@ -241,17 +240,13 @@ def cast_ballot(data: dict, award_slug: str):
     voter check later that the ballot was counted.
     """
     award = _public_award(award_slug)
-    try:
-        ballot = voting.cast(
-            award,
-            code=data["code"],
-            nominee_slug=data["nominee"],
-            ip=request.remote_addr or "",
-            user_agent=request.user_agent.string,
-        )
-    except voting.VoteError as exc:
-        db.session.rollback()
-        abort(exc.status, message=exc.message)
+    ballot = voting.cast(
+        award,
+        code=data["code"],
+        nominee_slug=data["nominee"],
+        ip=request.remote_addr or "",
+        user_agent=request.user_agent.string,
+    )
     receipt = ballot.receipt  # read before the commit expires it: no SELECT to reload it
     db.session.commit()
     return {"receipt": receipt, "nominee": data["nominee"]}

@@ -11,14 +11,11 @@ from judging.extensions import db
 from judging.models import ROLES, AccountToken, Award, JuryMember, User, utcnow
 from judging.passwords import Passwords, password_problems
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 
-class AccountError(Exception):
+class AccountError(ServiceError):
     """A request about an account that cannot be carried out; the message says why."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def normalise_email(email: str) -> str:
@@ -35,11 +32,11 @@ def create_user(
     """A new account, not yet usable: it needs an invitation accepted (or a password set)."""
     email = normalise_email(email)
     if role not in ROLES:
-        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
+        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     if problem := inputs.text_problem(name):
-        raise AccountError(f"The name {problem}", "name")
+        raise AccountError(f"The name {problem}", field="name")
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise AccountError(f"There is already an account for {email}.", "email")
+        raise AccountError(f"There is already an account for {email}.", field="email")
     user = User(email=email, name=name.strip(), role=role)
     db.session.add(user)
     db.session.flush()
@@ -52,7 +49,7 @@ def create_user(
 def _awards_by_slug(slugs) -> list[Award]:
     awards = list(db.session.scalars(select(Award).where(Award.slug.in_(slugs))))
     if missing := set(slugs) - {a.slug for a in awards}:
-        raise AccountError(f"No award with slug {', '.join(sorted(missing))}.", "award")
+        raise AccountError(f"No award with slug {', '.join(sorted(missing))}.", field="award")
     return awards
 
 
@@ -124,7 +121,7 @@ def redeem_token(raw: str, purpose: str, password: str, passwords: Passwords) ->
 def set_password(user: User, password: str, passwords: Passwords, *, actor: User | None) -> None:
     """Check the password against the policy, store its hash, and end every other session."""
     if problems := password_problems(password, email=user.email, name=user.name):
-        raise AccountError(" ".join(problems), "password")
+        raise AccountError(" ".join(problems), field="password")
     first = user.password_hash is None
     user.password_hash = passwords.hash(password)
     user.password_changed_at = utcnow()
@@ -184,7 +181,7 @@ def _active_admins() -> int:
 
 def change_role(user: User, role: str, *, actor: User) -> None:
     if role not in ROLES:
-        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
+        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     if role == user.role:
         return
     _refuse_if_anonymised(user)

@@ -14,6 +14,7 @@ from judging.extensions import db
 from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 # --- The pure part ----------------------------------------------------------------------------
 
@@ -179,21 +180,16 @@ EDITABLE_STATUSES = ("draft", "scoring", "closed")
 ASSIGNMENT_MODES = ("all", "assigned")
 
 
-class JuryError(Exception):
+class JuryError(ServiceError):
     """Refused, and nothing was written; `field` names the form field at fault, if one is."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
+class NeedsConfirmation(ServiceError):
+    """The change would take work away from a juror: say what will happen and ask first.
 
-class NeedsConfirmation(Exception):
-    """The change would take work away from a juror: say what will happen and ask first."""
+    A view that offers the confirmation catches it before any other `ServiceError`."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    status = 409
 
 
 def _require_editable(award: Award) -> None:
@@ -244,11 +240,15 @@ def add_juror(award: Award, user: User, *, actor: User) -> None:
     """Put an existing juror account on the award's jury."""
     _require_editable(award)
     if user.role != "juror":
-        raise JuryError(f"{user.name} is an administrator; only jurors sit on a jury.", "juror")
+        raise JuryError(
+            f"{user.name} is an administrator; only jurors sit on a jury.", field="juror"
+        )
     if not user.active:
-        raise JuryError(f"{user.name}'s account is deactivated; reactivate it first.", "juror")
+        raise JuryError(
+            f"{user.name}'s account is deactivated; reactivate it first.", field="juror"
+        )
     if _is_member(award, user):
-        raise JuryError(f"{user.name} is already on this jury.", "juror")
+        raise JuryError(f"{user.name} is already on this jury.", field="juror")
     db.session.add(JuryMember(award_id=award.id, user_id=user.id))
     db.session.flush()
     record_event(
@@ -345,7 +345,7 @@ def set_assignment_mode(award: Award, mode: str, *, actor: User, confirmed: bool
     ("assigned"). Returns whether anything changed."""
     _require_editable(award)
     if mode not in ASSIGNMENT_MODES:
-        raise JuryError("Choose how the jurors share the nominees.", "mode")
+        raise JuryError("Choose how the jurors share the nominees.", field="mode")
     if mode == award.assignment_mode:
         return False
     if mode == "assigned":
@@ -353,7 +353,7 @@ def set_assignment_mode(award: Award, mode: str, *, actor: User, confirmed: bool
             raise JuryError(
                 f"{len(uncovered)} nominee{' has' if len(uncovered) == 1 else 's have'} no juror "
                 f"assigned (first: “{uncovered[0].title}”). Generate an assignment first.",
-                "mode",
+                field="mode",
             )
         if (work := _unassigned_work(award)) and not confirmed:
             raise NeedsConfirmation(
@@ -387,12 +387,12 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
     _require_editable(award)
     jurors = [j.id for j in jury_of(award) if j.active and j.role == "juror"]
     if not jurors:
-        raise JuryError("The jury has no active juror yet: add jurors first.", "k")
+        raise JuryError("The jury has no active juror yet: add jurors first.", field="k")
     if not 1 <= k <= len(jurors):
         raise JuryError(
             f"Choose between 1 and {len(jurors)} jurors per nominee: the jury has "
             f"{len(jurors)} active juror{'' if len(jurors) == 1 else 's'}.",
-            "k",
+            field="k",
         )
     nominees = list(
         db.session.scalars(
@@ -402,7 +402,7 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
         )
     )
     if not nominees:
-        raise JuryError("This award has no nominees to assign yet.", "k")
+        raise JuryError("This award has no nominees to assign yet.", field="k")
     # A withdrawn nominee's assignment is left as it is, should it return.
     in_running = [n.id for n in nominees]
     recused = db.session.execute(
@@ -436,7 +436,7 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
         raise JuryError(
             f"{k} jurors per nominee is not possible: too many jurors declared a conflict of "
             f"interest with {worst}. Choose a smaller number, or add jurors.",
-            "k",
+            field="k",
         ) from exc
     wanted = {(j, n) for n, js in result.items() for j in js}
     gone = set(existing) - wanted

@@ -15,6 +15,7 @@ from judging.extensions import db
 from judging.models import AGGREGATION_METHODS, Award, Criterion, Evaluation, Score, User, utcnow
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The settings an administrator edits on the award form, and what the audit log records.
@@ -34,13 +35,8 @@ CRITERION_FIELDS = ("name", "guidance", "weight", "scale_min", "scale_max", "com
 LOCKED_FIELDS = ("weight", "scale_min", "scale_max")
 
 
-class SetupError(Exception):
+class SetupError(ServiceError):
     """Refused; `errors` maps each offending field to its messages."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 def require_editable(award: Award) -> None:
@@ -85,7 +81,7 @@ def create_award(slug: str, values: dict, *, actor: User) -> Award:
     elif db.session.scalar(queries.award_by_slug(slug).with_only_columns(Award.id)):
         errors["slug"] = [f"Another award already uses “{slug}”."]
     if errors:
-        raise SetupError("Some fields need attention; nothing was saved.", errors)
+        raise SetupError("Some fields need attention; nothing was saved.", errors=errors)
     award = Award(slug=slug, **{k: values[k] for k in AWARD_FIELDS if k in values})
     db.session.add(award)
     db.session.flush()
@@ -102,7 +98,7 @@ def update_award(award: Award, values: dict, *, actor: User) -> bool:
     """Change the award's settings; audit what changed. False if nothing did."""
     require_editable(award)
     if errors := _check_award(values):
-        raise SetupError("Some fields need attention; nothing was saved.", errors)
+        raise SetupError("Some fields need attention; nothing was saved.", errors=errors)
     before = {k: _plain(getattr(award, k)) for k in AWARD_FIELDS}
     for key in AWARD_FIELDS:
         if key in values:
@@ -187,7 +183,7 @@ def save_criterion(
             if getattr(criterion, key) != getattr(data, key):
                 errors[key] = ["Locked: jurors have already scored this award."]
     if errors:
-        raise SetupError("Some fields need attention; nothing was saved.", errors)
+        raise SetupError("Some fields need attention; nothing was saved.", errors=errors)
     values = {k: getattr(data, k) for k in CRITERION_FIELDS}
     if criterion is None:
         position = 1 + max((c.position for c in award.criteria), default=-1)

@@ -6,6 +6,7 @@ from judging.extensions import db
 from judging.models import Award, Nominee, User
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 
 def list_awards_with_counts(*, public_only: bool = False) -> list[tuple[Award, int]]:
@@ -23,7 +24,7 @@ def list_awards_with_counts(*, public_only: bool = False) -> list[tuple[Award, i
     return [(award, count) for award, count in rows]
 
 
-class TransitionError(Exception):
+class TransitionError(ServiceError):
     """The award is not in a state that allows this step."""
 
 

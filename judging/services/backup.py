@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 
 from judging.models import AuditEvent, User
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
@@ -30,7 +31,7 @@ REQUIRED_TABLES = ("award", "audit_event", "evaluation", "score")
 PG_TIMEOUT_S = 30 * 60
 
 
-class BackupError(Exception):
+class BackupError(ServiceError):
     """A backup or restore that could not be done; nothing was changed."""
 
 

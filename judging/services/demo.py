@@ -13,12 +13,13 @@ from sqlalchemy import CursorResult, delete, exists, select
 from judging.extensions import db
 from judging.models import Award, Evaluation, JuryMember, Nominee, Recusal, Score, User, utcnow
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 DEMO_DOMAIN = "demo.invalid"
 DEMO_JURORS = 12
 
 
-class DemoError(Exception):
+class DemoError(ServiceError):
     pass
 
 

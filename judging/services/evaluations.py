@@ -32,6 +32,7 @@ from judging.models import (
 )
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 COMMENT_MAX = 10_000
 _INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
@@ -40,15 +41,8 @@ _INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
 }
 
 
-class EvaluationError(Exception):
+class EvaluationError(ServiceError):
     """Refused; `status` is the HTTP status that says why, `errors` names offending fields."""
-
-    status = 422
-
-    def __init__(self, message: str, errors: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 class NotOnJury(EvaluationError):
@@ -224,7 +218,7 @@ def _check_input(
         if award.require_comment and not comment.strip():
             errors["comment"] = ["This award asks for an overall comment before submitting."]
     if errors:
-        raise EvaluationError("Some fields need attention; nothing was saved.", errors)
+        raise EvaluationError("Some fields need attention; nothing was saved.", errors=errors)
 
 
 def save_evaluation(
@@ -379,10 +373,11 @@ def declare_recusal(award: Award, nominee: Nominee, *, juror: User, reason: str)
     require_juror(award, juror)
     reason = reason.strip()
     if not reason:
-        raise EvaluationError("Say briefly why, for the record.", {"reason": ["Required."]})
+        raise EvaluationError("Say briefly why, for the record.", errors={"reason": ["Required."]})
     if len(reason) > 2000:
         raise EvaluationError(
-            "Keep the reason under 2,000 characters.", {"reason": ["At most 2000 characters."]}
+            "Keep the reason under 2,000 characters.",
+            errors={"reason": ["At most 2000 characters."]},
         )
     if award.status not in ("draft", "scoring"):
         raise ScoringClosed("Scoring has closed; ask the administrator to record the conflict.")
@@ -412,7 +407,7 @@ def lift_recusal(recusal: Recusal, *, reason: str, actor: User) -> None:
     """An administrator decides the conflict does not stand; the juror may score again."""
     reason = reason.strip()
     if not reason:
-        raise EvaluationError("Give the reason for lifting it.", {"reason": ["Required."]})
+        raise EvaluationError("Give the reason for lifting it.", errors={"reason": ["Required."]})
     if recusal.lifted_at is not None:
         raise EvaluationError("This conflict of interest was already lifted.")
     if recusal.nominee.award.status == "published":

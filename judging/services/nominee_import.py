@@ -18,6 +18,7 @@ from judging import inputs
 from judging.extensions import db
 from judging.models import Award, Nominee, User
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 from judging.services.nominees import (
     FIELDS,
     NomineeError,
@@ -36,12 +37,8 @@ MAX_BYTES = 10_000_000
 FORMATS = ("csv", "json")
 
 
-class ImportProblem(Exception):
+class ImportProblem(ServiceError):
     """The text as a whole cannot be read as nominees, so there is no row to show."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class ImportRefused(NomineeError):

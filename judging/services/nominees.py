@@ -17,6 +17,7 @@ from judging.extensions import db
 from judging.models import Award, Evaluation, Nominee, User, utcnow
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 from judging.services.seeding import NomineeEntry, flatten_errors
 
 FIELDS = ("slug", "title", "organisation", "city", "country", "summary")
@@ -24,13 +25,8 @@ SLUG_MAX = 80
 REASON_MAX = 2000
 
 
-class NomineeError(Exception):
+class NomineeError(ServiceError):
     """Refused, nothing written; `errors` names the offending fields of a form."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 def _sentence(message: str) -> str:
@@ -145,7 +141,7 @@ def _validated(award: Award, data: dict, nominee: Nominee | None = None) -> dict
                 " choose another."
             ]
     if errors:
-        raise NomineeError("Some fields need attention; nothing was saved.", errors)
+        raise NomineeError("Some fields need attention; nothing was saved.", errors=errors)
     return clean
 
 
@@ -234,12 +230,13 @@ def withdraw_nominee(nominee: Nominee, *, reason: str, actor: User) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise NomineeError(
-            "Give the reason for the withdrawal; it was not withdrawn.", {"reason": ["Required."]}
+            "Give the reason for the withdrawal; it was not withdrawn.",
+            errors={"reason": ["Required."]},
         )
     if len(reason) > REASON_MAX:
         raise NomineeError(
             f"Keep the reason under {REASON_MAX:,} characters.",
-            {"reason": [f"At most {REASON_MAX} characters."]},
+            errors={"reason": [f"At most {REASON_MAX} characters."]},
         )
     if nominee.withdrawn_at is not None:
         raise NomineeError(f"“{nominee.title}” is already withdrawn.")

@@ -34,9 +34,10 @@ from judging.models import (
     utcnow,
 )
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 
-class PrivacyError(Exception):
+class PrivacyError(ServiceError):
     """A refused privacy action; the message says why, and nothing was changed."""
 
 

@@ -12,6 +12,7 @@ from judging.mail import MailError
 from judging.models import Assignment, Award, Evaluation, Nominee, Recusal, User
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 from judging.services.notifications import send_reminder
 
 
@@ -192,7 +193,7 @@ def recusals_of(award: Award) -> list[Recusal]:
     )
 
 
-class ReminderError(Exception):
+class ReminderError(ServiceError):
     """No reminder can be sent (the award is not in scoring, the juror is not on its jury)."""
 
 

@@ -32,6 +32,7 @@ from judging.models import (
 )
 from judging.services import queries, results
 from judging.services.audit import ledger_report, record_event
+from judging.services.errors import ServiceError
 
 
 def app_version() -> str:
@@ -49,7 +50,7 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class PublishError(Exception):
+class PublishError(ServiceError):
     pass
 
 

@@ -21,6 +21,7 @@ from judging.models import (
 )
 from judging.services import queries
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 SLUG = validate.Regexp(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="must be lower-case letters, digits and single hyphens"
@@ -106,8 +107,8 @@ class ShortlistFile(Schema):
         _unique_slugs(data.get("nominees", []), "nominees")
 
 
-class SeedError(Exception):
-    """The file cannot be seeded; each message names the entry and the field."""
+class SeedError(ServiceError):
+    """The file cannot be seeded; each message (one per line) names the entry and the field."""
 
     def __init__(self, messages: list[str]):
         super().__init__("\n".join(messages))

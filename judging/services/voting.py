@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from judging.extensions import db
 from judging.models import Award, Ballot, Nominee, User, VotingCredential, utcnow
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed safely
 CODE_LENGTH = 16
@@ -29,13 +30,8 @@ _INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
 }
 
 
-class VoteError(Exception):
+class VoteError(ServiceError):
     """A refused ballot or voting action; `status` is the HTTP status that says why."""
-
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def keyed_hash(value: str) -> str:
@@ -118,7 +114,7 @@ def set_rules(
         raise VoteError(
             "The vote's shortlist and weights are fixed once voting has opened: "
             "they were declared in advance.",
-            409,
+            status=409,
         )
     if not 0 <= vote_weight <= 100:
         raise VoteError("The vote weight is a percentage, from 0 to 100.")
@@ -179,7 +175,7 @@ def cast(
 ) -> Ballot:
     """One ballot for one nominee with one code; the ballot's receipt lets the voter check it."""
     if not voting_is_open(award):
-        raise VoteError("Voting is not open for this award.", 409)
+        raise VoteError("Voting is not open for this award.", status=409)
     nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
     if nominee is None:
         raise VoteError("Choose one of the nominees on the ballot.")
@@ -190,7 +186,9 @@ def cast(
         )
     )
     if credential is None:
-        raise VoteError("This code is not valid for this award. Check it and try again.", 403)
+        raise VoteError(
+            "This code is not valid for this award. Check it and try again.", status=403
+        )
     return _record(
         award,
         nominee,
@@ -229,7 +227,7 @@ def _record(
         .returning(Ballot.id)
     )
     if ballot_id is None:
-        raise VoteError(used, 409)
+        raise VoteError(used, status=409)
     return db.session.get_one(Ballot, ballot_id)
 
 
@@ -339,11 +337,13 @@ def verified_hash(award: Award, token: str) -> str:
     try:
         data = _serializer().loads(token, max_age=VERIFICATION_SECONDS)
     except SignatureExpired:
-        raise VoteError("This link has expired. Ask for a new one.", 403) from None
+        raise VoteError("This link has expired. Ask for a new one.", status=403) from None
     except BadSignature:
-        raise VoteError("This link is not valid. Check that you copied all of it.", 403) from None
+        raise VoteError(
+            "This link is not valid. Check that you copied all of it.", status=403
+        ) from None
     if not isinstance(data, dict) or data.get("a") != award.id or "h" not in data:
-        raise VoteError("This link is for another award.", 403)
+        raise VoteError("This link is for another award.", status=403)
     return data["h"]
 
 
@@ -352,7 +352,7 @@ def cast_verified(
 ) -> Ballot:
     """The ballot of a verified address; the link works for one ballot, within 24 hours."""
     if not (voting_is_open(award) and award.online_vote):
-        raise VoteError("The online vote is not open for this award.", 409)
+        raise VoteError("The online vote is not open for this award.", status=409)
     data = {"h": verified_hash(award, token)}
     nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
     if nominee is None:
