@@ -54,11 +54,17 @@ def show_on_form(form: FlaskForm, exc: ServiceError) -> bool:
 
 @contextmanager
 def commit_or_explain(
-    done: str | None = None, *, form: FlaskForm | None = None, explain: bool = True
+    done: str | None = None,
+    *,
+    form: FlaskForm | None = None,
+    explain: bool = True,
+    refusal: str = "error",
 ) -> Iterator[Attempt]:
     """Commit the block's change and flash `done`, or roll it back and show why.
 
-    `explain=False` leaves showing the refusal to the caller (it reads `attempt.error`)."""
+    A refusal is flashed in the `refusal` category ("info" when it is news rather than a
+    fault: the nominee is already first). `explain=False` leaves showing the refusal to the
+    caller, which reads `attempt.error`."""
     attempt = Attempt(done=done)
     try:
         yield attempt
@@ -66,7 +72,7 @@ def commit_or_explain(
         db.session.rollback()
         attempt.error = exc
         if explain and not (form is not None and show_on_form(form, exc)):
-            flash(exc.message, "error")
+            flash(exc.message, refusal)
         return
     db.session.commit()
     if attempt.done:

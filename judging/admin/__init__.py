@@ -1,7 +1,7 @@
 """Administration. Each module adds one area's routes to the blueprint: the awards overview,
-people and settings (views), the audit ledger, setting up awards and criteria, the ceremony,
-the jury, nominees, anonymising jurors, publication, the leaderboard and its exports, and the
-vote. Their forms are in forms.py."""
+the award page, its lifecycle steps and settings (views), people (people_views), the audit
+ledger, setting up awards and criteria, the ceremony, the jury, nominees, anonymising jurors,
+publication, the leaderboard and its exports, and the vote. Their forms are in forms.py."""
 
 from flask import Blueprint
 
@@ -17,6 +17,7 @@ from judging.admin import (  # noqa: E402, F401
     ceremony_views,
     jury_views,
     nominee_views,
+    people_views,
     privacy_views,
     publish_views,
     results_views,

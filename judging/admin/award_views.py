@@ -11,8 +11,9 @@ from judging.extensions import db
 from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
 from judging.models import Award, Criterion
+from judging.outcome import commit_or_explain
 from judging.services import award_setup, awards
-from judging.services.award_setup import CriterionInput, SetupError
+from judging.services.award_setup import CriterionInput
 
 WINDOW_FIELDS = ("scoring_opens_at", "scoring_closes_at", "voting_opens_at", "voting_closes_at")
 
@@ -45,26 +46,17 @@ def _award_values(form: AwardForm) -> dict:
     }
 
 
-def _attach(form, exc: SetupError) -> None:
-    for name, messages in exc.errors.items():
-        getattr(form, name).errors = [*getattr(form, name).errors, *messages]
-
-
 @blueprint.route("/awards/new", methods=["GET", "POST"])
 def new_award():
     """A new award, in preparation: its criteria, nominees and jury come next."""
     form = _award_form()
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(form=form) as attempt:
             award = award_setup.create_award(
                 (form.slug.data or "").strip(), _award_values(form), actor=current_user
             )
-        except SetupError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(f"“{award.title}” is created. Add its criteria next.", "success")
+            attempt.done = f"“{award.title}” is created. Add its criteria next."
+        if not attempt.failed:
             return redirect(url_for("admin.criteria", slug=award.slug))
     return render_form("admin/award_form.html", form, award=None)
 
@@ -75,14 +67,10 @@ def award_settings(slug: str):
     award = award_or_404(slug)
     form = _award_form(award)
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(form=form) as attempt:
             changed = award_setup.update_award(award, _award_values(form), actor=current_user)
-        except SetupError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash("Settings saved." if changed else "Nothing changed.", "success")
+            attempt.done = "Settings saved." if changed else "Nothing changed."
+        if not attempt.failed:
             return redirect(url_for("admin.award", slug=slug))
     return render_form("admin/award_form.html", form, award=award, archive_form=EmptyForm())
 
@@ -105,14 +93,9 @@ def archive_award(slug: str):
     """Archive the award (or bring it back): it leaves the lists; nothing is deleted."""
     award = award_or_404(slug)
     if EmptyForm().validate_on_submit():
-        try:
+        with commit_or_explain() as attempt:
             award_setup.set_archived(award, award.archived_at is None, actor=current_user)
-        except SetupError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("Archived." if award.archived_at else "Back among the current awards.", "success")
+            attempt.done = "Archived." if award.archived_at else "Back among the current awards."
     return redirect(url_for("admin.award", slug=slug))
 
 
@@ -149,14 +132,9 @@ def criteria(slug: str):
     form = CriterionForm()
     if form.validate_on_submit():
         new_slug = (form.slug.data or "").strip() or award_setup.slugify(form.name.data)
-        try:
+        with commit_or_explain(f"Criterion “{form.name.data}” added.", form=form) as attempt:
             award_setup.save_criterion(award, _criterion_input(form, new_slug), actor=current_user)
-        except SetupError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Criterion “{form.name.data}” added.", "success")
+        if not attempt.failed:
             return redirect(url_for("admin.criteria", slug=slug))
     return _criteria_page(award, form)
 
@@ -174,19 +152,15 @@ def edit_criterion(slug: str, criterion_id: int):
     criterion = _criterion(award, criterion_id)
     form = CriterionForm(obj=criterion)
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(form=form) as attempt:
             award_setup.save_criterion(
                 award,
                 _criterion_input(form, criterion.slug),
                 actor=current_user,
                 criterion=criterion,
             )
-        except SetupError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Criterion “{criterion.name}” saved.", "success")
+            attempt.done = f"Criterion “{criterion.name}” saved."
+        if not attempt.failed:
             return redirect(url_for("admin.criteria", slug=slug))
     return _criteria_page(award, form, editing=criterion)
 
@@ -197,14 +171,8 @@ def delete_criterion(slug: str, criterion_id: int):
     award = award_or_404(slug)
     criterion = _criterion(award, criterion_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with commit_or_explain(f"Criterion “{criterion.name}” removed."):
             award_setup.delete_criterion(award, criterion, actor=current_user)
-        except SetupError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(f"Criterion “{criterion.name}” removed.", "success")
     return redirect(url_for("admin.criteria", slug=slug))
 
 
@@ -214,13 +182,8 @@ def move_criterion(slug: str, criterion_id: int, direction: str):
     award = award_or_404(slug)
     criterion = _criterion(award, criterion_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with commit_or_explain():
             award_setup.move_criterion(
                 award, criterion, -1 if direction == "up" else 1, actor=current_user
             )
-        except SetupError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
     return redirect(url_for("admin.criteria", slug=slug) + f"#criterion-{criterion.id}")

@@ -6,13 +6,13 @@ from flask_login import current_user
 
 from judging.admin import blueprint
 from judging.admin.forms import ConfirmImportForm, ImportForm, NomineeForm, WithdrawForm
-from judging.extensions import db
 from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404, nominee_or_404
 from judging.models import Award, Nominee
+from judging.outcome import commit_or_explain
 from judging.services import nominee_import, nominees
+from judging.services.errors import ServiceError
 from judging.services.nominee_import import ImportProblem, ImportRefused, ImportSource
-from judging.services.nominees import NomineeError
 
 
 def _nominee(award: Award, nominee_slug: str) -> Nominee:
@@ -37,7 +37,7 @@ def nominee_list(slug: str):
     )
 
 
-def _with_errors(form: NomineeForm, exc: NomineeError) -> None:
+def _with_errors(form: NomineeForm, exc: ServiceError) -> None:
     """The service's messages beside the fields they are about."""
     for name, messages in exc.errors.items():
         (form[name].errors if name in form else form.form_errors).extend(messages)
@@ -61,15 +61,12 @@ def nominee_new(slug: str):
     award = award_or_404(slug)
     form = NomineeForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(explain=False) as attempt:
             nominee = nominees.create_nominee(award, form.entry(), actor=current_user)
-        except NomineeError as exc:
-            db.session.rollback()
-            _with_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"“{nominee.title}” is added, last in the list.", "success")
+            attempt.done = f"“{nominee.title}” is added, last in the list."
+        if attempt.error is None:
             return _to_list(award, nominee)
+        _with_errors(form, attempt.error)
     return _form_page(award, form)
 
 
@@ -80,18 +77,15 @@ def nominee_edit(slug: str, nominee_slug: str):
     nominee = _nominee(award, nominee_slug)
     form = NomineeForm(obj=nominee)
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(explain=False) as attempt:
             changed = nominees.update_nominee(nominee, form.entry(), actor=current_user)
-        except NomineeError as exc:
-            db.session.rollback()
-            _with_errors(form, exc)
-        else:
-            db.session.commit()
+        if attempt.error is None:
             if changed:
                 flash(f"“{nominee.title}” is saved.", "success")
             else:
                 flash(f"Nothing changed in “{nominee.title}”.", "info")
             return _to_list(award, nominee)
+        _with_errors(form, attempt.error)
     return _form_page(award, form, nominee)
 
 
@@ -101,13 +95,8 @@ def nominee_move(slug: str, nominee_slug: str, direction: str):
     award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     if EmptyForm().validate_on_submit():
-        try:
+        with commit_or_explain(refusal="info"):
             nominees.move_nominee(nominee, direction, actor=current_user)
-        except NomineeError as exc:
-            db.session.rollback()
-            flash(exc.message, "info")
-        else:
-            db.session.commit()
     return _to_list(award, nominee)
 
 
@@ -118,18 +107,11 @@ def nominee_withdraw(slug: str, nominee_slug: str):
     nominee = _nominee(award, nominee_slug)
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(
+            f"“{nominee.title}” is withdrawn: it has left the jurors' lists and the ranking."
+            " Its evaluations are kept."
+        ):
             nominees.withdraw_nominee(nominee, reason=form.reason.data, actor=current_user)
-        except NomineeError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                f"“{nominee.title}” is withdrawn: it has left the jurors' lists and the ranking."
-                " Its evaluations are kept.",
-                "success",
-            )
     return _to_list(award, nominee)
 
 
@@ -139,14 +121,8 @@ def nominee_reinstate(slug: str, nominee_slug: str):
     award = award_or_404(slug)
     nominee = _nominee(award, nominee_slug)
     if EmptyForm().validate_on_submit():
-        try:
+        with commit_or_explain(f"“{nominee.title}” is back in the running.", refusal="info"):
             nominees.reinstate_nominee(nominee, actor=current_user)
-        except NomineeError as exc:
-            db.session.rollback()
-            flash(exc.message, "info")
-        else:
-            db.session.commit()
-            flash(f"“{nominee.title}” is back in the running.", "success")
     return _to_list(award, nominee)
 
 
@@ -157,14 +133,10 @@ def nominee_delete(slug: str, nominee_slug: str):
     nominee = _nominee(award, nominee_slug)
     title = nominee.title
     if EmptyForm().validate_on_submit():
-        try:
+        with commit_or_explain(f"“{title}” is deleted.") as attempt:
             nominees.delete_nominee(nominee, actor=current_user)
-        except NomineeError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if attempt.failed:
             return _to_list(award, nominee)
-        db.session.commit()
-        flash(f"“{title}” is deleted.", "success")
     return _to_list(award)
 
 
@@ -234,25 +206,20 @@ def nominee_import_confirm(slug: str):
     if not form.validate_on_submit():
         flash("The form had expired; nothing was imported. Preview the rows again.", "error")
         return _import_page(award, _form_with_text(source.text), status=400)
-    try:
+    with commit_or_explain(explain=False) as attempt:
         created = nominee_import.import_nominees(award, source, actor=current_user)
-    except ImportProblem as exc:
-        db.session.rollback()
+        attempt.done = (
+            f"{len(created)} nominee{'s' * (len(created) != 1)} imported, after the ones "
+            "already there."
+        )
+    exc = attempt.error
+    if exc is None:
+        return _to_list(award)
+    if isinstance(exc, ImportProblem):
         retry = _form_with_text(source.text)
         retry.text.errors.append(f"Nothing was imported: {exc.message}")
         return _import_page(award, retry)
-    except ImportRefused as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    flash(exc.message, "error")
+    if isinstance(exc, ImportRefused):
         return _import_page(award, _form_with_text(exc.preview.source.text), exc.preview)
-    except NomineeError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _import_page(award, _form_with_text(source.text), status=409)
-    db.session.commit()
-    flash(
-        f"{len(created)} nominee{'s' * (len(created) != 1)} imported, after the ones already "
-        "there.",
-        "success",
-    )
-    return _to_list(award)
+    return _import_page(award, _form_with_text(source.text), status=409)

@@ -9,6 +9,7 @@ from judging.auth.access import fresh_login_required
 from judging.extensions import db
 from judging.lookups import award_or_404
 from judging.models import Award
+from judging.outcome import commit_or_explain
 from judging.services import backup, publication
 from judging.services.notifications import notify_jury
 
@@ -38,16 +39,14 @@ def publish(slug: str):
     form = PublishForm()
     if not form.validate_on_submit():
         return _review_page(award, form, 422)
-    try:
+    with commit_or_explain(explain=False) as attempt:
         snapshot = publication.publish(
             award, actor=current_user, override_reason=form.override_reason.data or ""
         )
-    except publication.PublishError as exc:
-        db.session.rollback()
-        form.override_reason.errors = [str(exc)]
+        attempt.done = f"The results are published. Digest sha256:{snapshot.digest[:16]}…"
+    if attempt.error is not None:
+        form.override_reason.errors = [attempt.error.message]
         return _review_page(award, form, 409)
-    db.session.commit()
-    flash(f"The results are published. Digest sha256:{snapshot.digest[:16]}…", "success")
     _sent, failed = notify_jury(award, "published")
     if failed:
         flash(f"No mail could be sent to {', '.join(failed)}.", "error")

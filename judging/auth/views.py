@@ -38,6 +38,7 @@ from judging.extensions import db, limiter
 from judging.forms import EmptyForm, render_form
 from judging.mail import outgoing
 from judging.models import User
+from judging.outcome import commit_or_explain
 from judging.passwords import app_passwords
 from judging.services import two_factor
 from judging.services.accounts import (
@@ -177,17 +178,15 @@ def _set_password_page(token: str, purpose: str, template: str):
     except AccountError as exc:
         ready = purpose == "invitation" and invitation_already_accepted(token)
         return render_template(
-            "auth/link_problem.html", message=str(exc), purpose=purpose, account_ready=ready
+            "auth/link_problem.html", message=exc.message, purpose=purpose, account_ready=ready
         ), 400
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(explain=False) as attempt:
             user = redeem_token(token, purpose, form.password.data, app_passwords())
-        except AccountError as exc:
-            db.session.rollback()
-            form.password.errors.append(str(exc))
+        if attempt.error is not None:
+            form.password.errors.append(attempt.error.message)
         else:
-            db.session.commit()
             # A link proves the mailbox, not the authenticator: the code step still comes.
             return _begin_login(
                 user,
@@ -265,14 +264,12 @@ def _enrol_two_factor():
     session["pending_totp_secret"] = secret
     form = EnableTwoFactorForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_explain(explain=False) as attempt:
             codes = two_factor.enable(current_user, secret, form.code.data, actor=current_user)
-        except ValueError as exc:
-            form.code.errors.append(str(exc))
-        else:
-            db.session.commit()
+        if attempt.error is None:
             session.pop("pending_totp_secret", None)
             return render_template("auth/recovery_codes.html", codes=codes)
+        form.code.errors.append(attempt.error.message)
     uri = two_factor.provisioning_uri(current_user, secret)
     qr = segno.make(uri, error="m").svg_inline(
         scale=5, omitsize=True, title="QR code for your authenticator app"

@@ -3,12 +3,13 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from judging.extensions import db
 from judging.jury import blueprint
 from judging.jury.forms import EvaluationForm, RecusalForm, read_scores
 from judging.lookups import award_or_404, nominee_or_404
 from judging.models import Award, Nominee, utcnow
+from judging.outcome import commit_or_explain
 from judging.services import evaluations
+from judging.services.errors import ServiceError
 from judging.services.evaluations import EvaluationError, EvaluationState, StaleVersion
 
 
@@ -105,7 +106,7 @@ def save(slug: str, nominee_slug: str):
     if not form.validate_on_submit() or errors:
         flash("Some fields need attention; nothing was saved.", "error")
         return _page(award, nominee, posted, form=form, errors=errors, status=422)
-    try:
+    with commit_or_explain(explain=False) as attempt:
         state = evaluations.save_evaluation(
             award,
             nominee,
@@ -116,18 +117,16 @@ def save(slug: str, nominee_slug: str):
             submitted=posted.submitted,
             version=posted.version,
         )
-    except StaleVersion as exc:
-        db.session.rollback()
+    exc = attempt.error
+    if isinstance(exc, StaleVersion):
         # Keep what the juror typed; saving again now deliberately replaces the newer version.
         form.version.data = exc.current.version
         return _page(award, nominee, posted, form=form, conflict=exc.current, status=409)
-    except EvaluationError as exc:
-        db.session.rollback()
+    if exc is not None:
         if exc.status == 422 and posted.submitted:
             return _keep_as_draft(award, nominee, posted, form, exc)
         flash(exc.message, "error")
         return _page(award, nominee, posted, form=form, errors=exc.errors, status=exc.status)
-    db.session.commit()
     if state.submitted:
         flash(
             f"Your evaluation of “{nominee.title}” is submitted. You can change it until "
@@ -142,10 +141,10 @@ def save(slug: str, nominee_slug: str):
     return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
 
 
-def _keep_as_draft(award, nominee, posted: EvaluationState, form, refusal: EvaluationError):
+def _keep_as_draft(award, nominee, posted: EvaluationState, form, refusal: ServiceError):
     """A submission refused for missing scores: keep what was typed as a draft, say what's
     missing. Nothing the juror entered is lost."""
-    try:
+    with commit_or_explain(explain=False) as attempt:
         state = evaluations.save_evaluation(
             award,
             nominee,
@@ -156,11 +155,9 @@ def _keep_as_draft(award, nominee, posted: EvaluationState, form, refusal: Evalu
             submitted=False,
             version=posted.version,
         )
-    except EvaluationError:
-        db.session.rollback()
+    if attempt.failed:
         flash(refusal.message, "error")
         return _page(award, nominee, posted, form=form, errors=refusal.errors, status=422)
-    db.session.commit()
     flash("Not submitted yet: score every criterion first. Your draft is saved.", "error")
     form.version.data = state.version
     return _page(award, nominee, state, form=form, errors=refusal.errors, status=422)
@@ -193,18 +190,13 @@ def recuse(slug: str, nominee_slug: str):
         return page, status
     if step != "confirmed":
         return render_template("jury/confirm_recusal.html", award=award, nominee=nominee, form=form)
-    try:
-        evaluations.declare_recusal(award, nominee, juror=current_user, reason=form.reason.data)
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
-    db.session.commit()
-    flash(
+    with commit_or_explain(
         f"Conflict of interest declared: you will not score “{nominee.title}”. If this was a "
-        "mistake, ask the award's administrator: only they can lift it.",
-        "success",
-    )
+        "mistake, ask the award's administrator: only they can lift it."
+    ) as attempt:
+        evaluations.declare_recusal(award, nominee, juror=current_user, reason=form.reason.data)
+    if attempt.failed:
+        return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
     return redirect(url_for("jury.dashboard"))
 
 

@@ -11,6 +11,12 @@ from sqlalchemy import delete, select
 from judging.extensions import db
 from judging.models import RecoveryCode, User, utcnow
 from judging.services.audit import record_event
+from judging.services.errors import ServiceError
+
+
+class TwoFactorError(ServiceError):
+    """The code given to turn on two-factor authentication is not right; nothing changed."""
+
 
 RECOVERY_CODES = 10
 ISSUER = "judging"
@@ -51,7 +57,7 @@ def enable(user: User, secret: str, code: str, *, actor: User) -> list[str]:
     """Turn on 2FA if `code` proves the authenticator holds `secret`; return recovery codes."""
     step = matching_step(secret, code)
     if step is None:
-        raise ValueError("That code is not right. Check the time on your device and try again.")
+        raise TwoFactorError("That code is not right. Check the time on your device and try again.")
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
