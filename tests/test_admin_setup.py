@@ -81,6 +81,26 @@ def test_editing_the_settings_is_audited_with_before_and_after(app, admin_client
     assert '"aggregation_method":{"after":"median","before":"mean"}' in event.payload
 
 
+def test_the_settings_of_a_published_award_are_refused_with_the_reason(
+    app, admin_client, seeded_award
+):
+    """The refusal names no field: it used to render the form again without a word."""
+    seeded_award.status = "published"
+    db.session.commit()
+    response = post(
+        admin_client,
+        "/admin/awards/excellence-award/settings",
+        title="Another title",
+        description="New text.",
+        aggregation_method="median",
+        quorum="5",
+    )
+    assert "its set-up is frozen" in response.get_data(as_text=True)
+    db.session.refresh(seeded_award)
+    assert (seeded_award.title, seeded_award.quorum) != ("Another title", 5)
+    assert not events("award.updated")
+
+
 def test_archiving_needs_scoring_closed_and_hides_the_award(
     app, admin_client, client, seeded_award
 ):
