@@ -3,23 +3,25 @@
 import json
 from typing import cast
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from judging import ranking
 from judging.admin import blueprint, charts
 from judging.admin.forms import CastingForm
-from judging.extensions import db
 from judging.lookups import award_or_404
-from judging.models import CastingDecision
+from judging.outcome import commit_or_explain
+from judging.services import casting as casting_service
 from judging.services import results, voting
-from judging.services.audit import record_event
 from judging.services.progress import jury_progress
 
 
-def _method() -> str | None:
-    method = request.args.get("method")
+def _method_of(method: str | None) -> str | None:
     return method if method in ranking.METHODS else None
+
+
+def _method() -> str | None:
+    return _method_of(request.args.get("method"))
 
 
 @blueprint.get("/awards/<slug>/leaderboard")
@@ -30,7 +32,7 @@ def leaderboard(slug: str):
     computed = results.compute(award, method)
     result, nominees = computed.result, computed.nominees
     jurors = results.juror_labels(award)
-    ties = _tie_groups(result)
+    ties = casting_service.tie_groups(result)
     final = final_winners = None
     if award.vote_weight:  # ranked as publication ranks it: jury and vote combined
         count = voting.tally(award)
@@ -80,55 +82,24 @@ def _placement_notes(result: ranking.Ranking) -> dict[str, str]:
     return notes
 
 
-def _tie_groups(result: ranking.Ranking) -> dict[tuple[str, ...], int]:
-    groups: dict[int, list[str]] = {}
-    for r in result.results:
-        if r.tied and r.score is not None:
-            groups.setdefault(r.rank, []).append(r.nominee)
-    return {tuple(members): rank for rank, members in groups.items()}
-
-
 @blueprint.post("/awards/<slug>/casting")
 def casting(slug: str):
     """Record a casting decision: the order of nominees the rules left tied, and why."""
     award = award_or_404(slug)
-    method = request.form.get("method", "")
-    tied = tuple(request.form.getlist("tied"))
+    method = _method_of(request.form.get("method", ""))
     form = CastingForm(prefix=request.form.get("prefix", ""))
-    order = tuple(request.form.getlist(f"{form._prefix}order"))
-    result = results.compute(award, method if method in ranking.METHODS else None).result
-    current = {tuple(sorted(group)) for group in _tie_groups(result)}
-    back = redirect(url_for("admin.leaderboard", slug=slug, method=result.method))
-    if award.status == "published":
-        flash("The results are published; no casting decision can be added.", "error")
-        return back
-    if not form.validate_on_submit():
-        flash("Give the reason for the casting decision; nothing was recorded.", "error")
-        return back
-    if tuple(sorted(tied)) not in current:
-        flash("Those nominees are no longer tied; nothing was recorded.", "error")
-        return back
-    if sorted(order) != sorted(tied) or len(set(order)) != len(order):
-        flash("Put each tied nominee in exactly one place; nothing was recorded.", "error")
-        return back
-    db.session.add(
-        CastingDecision(
-            award_id=award.id,
-            method=result.method,
-            nominee_order=json.dumps(list(order)),
-            reason=form.reason.data.strip(),
-            decided_by_id=current_user.id,
+    with commit_or_explain("Casting decision recorded."):
+        casting_service.record_casting(
+            award,
+            method=method,
+            tied=tuple(request.form.getlist("tied")),
+            order=tuple(request.form.getlist(f"{form._prefix}order")),
+            # A form that does not validate (no reason, a stale CSRF token) gives no reason.
+            reason=form.reason.data if form.validate_on_submit() else "",
+            actor=current_user,
         )
-    )
-    record_event(
-        "ranking.casting_decision",
-        f"award:{award.slug}",
-        {"method": result.method, "order": list(order), "reason": form.reason.data},
-        actor=current_user,
-    )
-    db.session.commit()
-    flash("Casting decision recorded.", "success")
-    return back
+    method = method or award.aggregation_method
+    return redirect(url_for("admin.leaderboard", slug=slug, method=method))
 
 
 def _download(body: str, filename: str, mimetype: str) -> Response:
