@@ -10,16 +10,15 @@ from judging.admin.forms import (
     TwoFactorPolicyForm,
 )
 from judging.auth.access import (
-    REQUIRE_ADMIN_2FA,
     fresh_login_required,
 )
 from judging.extensions import db
 from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
-from judging.models import Award, Nominee, Recusal, Setting
+from judging.models import Award, Nominee, Recusal
 from judging.outcome import commit_or_explain
 from judging.services import backup, evaluations, queries
-from judging.services.audit import record_event
+from judging.services import settings as app_settings
 from judging.services.awards import list_awards_with_counts, transition
 from judging.services.notifications import notify_jury
 from judging.services.progress import jury_progress, recusals_of
@@ -197,22 +196,10 @@ def lift_recusal(slug: str, recusal_id: int):
 @fresh_login_required
 def settings():
     """Application settings: require two-factor authentication for administrators."""
-    setting = db.session.get(Setting, REQUIRE_ADMIN_2FA)
-    form = TwoFactorPolicyForm(require_admin_2fa=setting.value if setting else "off")
+    form = TwoFactorPolicyForm(require_admin_2fa=app_settings.require_admin_2fa())
     if form.validate_on_submit():
-        value = form.require_admin_2fa.data
-        if setting is None:
-            setting = Setting(key=REQUIRE_ADMIN_2FA, value=value)
-            db.session.add(setting)
-        before, setting.value = setting.value, value
-        if before != value:
-            record_event(
-                "settings.changed",
-                f"setting:{REQUIRE_ADMIN_2FA}",
-                {"before": before, "after": value},
-                actor=current_user,
-            )
-        db.session.commit()
-        flash("Settings saved.", "success")
-        return redirect(url_for("admin.settings"))
+        with commit_or_explain("Settings saved.", form=form) as attempt:
+            app_settings.set_require_admin_2fa(form.require_admin_2fa.data, actor=current_user)
+        if not attempt.failed:
+            return redirect(url_for("admin.settings"))
     return render_form("admin/settings.html", form)

@@ -19,11 +19,10 @@ from flask_login import current_user, login_user, logout_user
 
 from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, login_manager
-from judging.models import Setting, User
+from judging.models import User
 from judging.passwords import app_passwords
+from judging.services import settings as app_settings
 from judging.services import two_factor
-
-REQUIRE_ADMIN_2FA = "require_admin_2fa"
 
 
 @login_manager.user_loader
@@ -116,8 +115,7 @@ def two_factor_required(user: User) -> bool:
     """Whether the setting that requires 2FA of every administrator applies to this user."""
     if not user.is_admin:
         return False
-    setting = db.session.get(Setting, REQUIRE_ADMIN_2FA)
-    return setting is not None and setting.value == "on"
+    return app_settings.require_admin_2fa() == "on"
 
 
 def admin_needs_two_factor(user: User) -> bool:
