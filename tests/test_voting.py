@@ -1,5 +1,6 @@
 """The vote from the voter's side: the ballot pages, the API, and every fraud rule."""
 
+import html
 import threading
 from datetime import timedelta
 
@@ -139,6 +140,27 @@ def test_page_refusals_keep_code_and_choice(client, codes, code, nominee, status
         if nominee == NOMINEE:
             assert f'value="{NOMINEE}" required checked' in page
     assert _ballots() == 0
+
+
+def test_the_ballot_page_and_the_api_refuse_in_the_same_order_and_words(app, codes):
+    """One set of rules (voting.check_ballot): an unknown or used card is named before a bad
+    choice, on the page before the vote is confirmed, on confirming and in the API."""
+    used = codes[2]
+    assert _api(app.test_client(), used).status_code == 201
+    cases = {
+        ("ZZZZ-ZZZZ-ZZZZ-ZZZZ", "no-such-nominee"): (403, voting.UNKNOWN_CODE),
+        ("----", NOMINEE): (422, voting.NO_CODE),
+        (used, "no-such-nominee"): (409, voting.USED_CARD),
+        (codes[0], "no-such-nominee"): (422, voting.NO_CHOICE),
+    }
+    for (code, nominee), (status, message) in cases.items():
+        for action in ("review", "confirm"):
+            page = _post(app.test_client(), code, nominee=nominee, action=action)
+            assert page.status_code == status, (code, action)
+            assert html.escape(message) in page.get_data(as_text=True), (code, action)
+        api = _api(app.test_client(), code, nominee=nominee)
+        assert (api.status_code, api.get_json()["message"]) == (status, message), code
+    assert _ballots() == 1
 
 
 def test_page_outside_the_window(client, codes, seeded_award):

@@ -13,11 +13,12 @@ mail, that it has voted.
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 
-from judging.extensions import db, limiter
+from judging.extensions import limiter
 from judging.links import external_url
 from judging.lookups import public_award_or_404
 from judging.mail import MailError, send_mail
 from judging.models import Award
+from judging.outcome import commit_or_explain
 from judging.public import blueprint
 from judging.public.forms import AddressForm, BallotForm
 from judging.public.vote_views import PENDING, to_receipt
@@ -156,24 +157,21 @@ def online_ballot(slug: str, token: str):
 
     if not any(n.slug == chosen for n in nominees):
         if voting.voting_is_open(award):
-            return refuse("Choose one of the nominees, then press Vote.", 422)
+            return refuse(voting.NO_CHOICE, 422)
         return refuse("The online vote is not open for this award.", 409)
     if action != "confirm":
         session[ONLINE_PENDING] = {"token": token, "nominee": chosen}
         return redirect(url_for("public.online_confirm", slug=slug, token=token), 303)
-    try:
-        ballot = voting.cast_verified(
+    with commit_or_explain(explain=False) as attempt:
+        receipt = voting.cast_verified(
             award,
             token=token,
             nominee_slug=chosen,
             ip=request.remote_addr or "",
             user_agent=request.user_agent.string,
-        )
-    except voting.VoteError as exc:
-        db.session.rollback()
-        return refuse(exc.message, exc.status)
-    receipt = ballot.receipt
-    db.session.commit()
+        ).receipt  # read before the commit expires it
+    if attempt.error is not None:
+        return refuse(attempt.error.message, attempt.error.status)
     session.pop(ONLINE_PENDING, None)
     return to_receipt(award, receipt)
 

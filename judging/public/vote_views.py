@@ -12,24 +12,14 @@ what the public check says, counted or void.
 """
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
-from sqlalchemy import select
 
-from judging.extensions import db, limiter, refused
+from judging.extensions import limiter, refused
 from judging.lookups import public_award_or_404
-from judging.models import Award, Ballot, VotingCredential
+from judging.models import Award
+from judging.outcome import commit_or_explain
 from judging.public import blueprint
 from judging.security import no_store
 from judging.services import voting
-
-USED_CARD = (
-    "This card has already been used to vote. Each card votes once; if you did not vote with "
-    "it, please tell the organisers."
-)
-UNKNOWN_CODE = "This code is not valid for this award. Check it against your card and try again."
-NOT_OPEN = "Voting is not open for this award at the moment. Nothing was recorded."
-NO_CHOICE = "Choose one of the nominees, then press Vote."
-NO_CODE = "Enter the code printed on your card."
-
 
 PENDING = "vote_pending"  # the choice waiting for confirmation: {award, code, nominee}
 RECEIPTS = "vote_receipts"  # the receipts of the ballots cast in this session (the last few)
@@ -47,27 +37,6 @@ def to_receipt(award: Award, receipt: str):
 
 def _vote_limit() -> str:
     return current_app.config["VOTE_FAILURES_PER_IP"]
-
-
-def _refusal(award: Award, code: str, nominee_slug: str, nominees) -> tuple[str, int] | None:
-    """Why this code and choice cannot vote now (message, status), or None: read-only."""
-    if not voting.voting_is_open(award):
-        return NOT_OPEN, 409
-    if not voting.normalise_code(code):
-        return NO_CODE, 422
-    credential_id = db.session.scalar(
-        select(VotingCredential.id).where(
-            VotingCredential.award_id == award.id,
-            VotingCredential.secret_hash == voting.keyed_hash(voting.normalise_code(code)),
-        )
-    )
-    if credential_id is None:
-        return UNKNOWN_CODE, 403
-    if db.session.scalar(select(Ballot.id).where(Ballot.credential_id == credential_id)):
-        return USED_CARD, 409
-    if not any(n.slug == nominee_slug for n in nominees):
-        return NO_CHOICE, 422
-    return None
 
 
 def _last_receipt(award: Award) -> str | None:
@@ -120,26 +89,28 @@ def vote(slug: str):
     if action == "change":
         session[PENDING] = {"award": award.id, "code": code, "nominee": chosen}
         return redirect(url_for("public.vote", slug=slug), 303)
-    if refusal := _refusal(award, code, chosen, nominees):
-        message, status = refusal
-        return _ballot(award, nominees, code=code, chosen=chosen, error=message, status=status)
     if action != "confirm":
+        try:  # the same checks, in the same words, as the vote itself: nothing is written
+            voting.check_ballot(award, code, chosen, nominees)
+        except voting.VoteError as exc:
+            return _ballot(
+                award, nominees, code=code, chosen=chosen, error=exc.message, status=exc.status
+            )
         session[PENDING] = {"award": award.id, "code": code, "nominee": chosen}
         return redirect(url_for("public.vote_confirm", slug=slug), 303)
-    try:
-        ballot = voting.cast(
+    with commit_or_explain(explain=False) as attempt:
+        receipt = voting.cast(
             award,
             code=code,
             nominee_slug=chosen,
             ip=request.remote_addr or "",
             user_agent=request.user_agent.string,
+        ).receipt  # read before the commit expires it
+    if attempt.error is not None:
+        error = attempt.error
+        return _ballot(
+            award, nominees, code=code, chosen=chosen, error=error.message, status=error.status
         )
-    except voting.VoteError as exc:  # lost a race with another phone holding the same card
-        db.session.rollback()
-        message = USED_CARD if exc.status == 409 and voting.voting_is_open(award) else exc.message
-        return _ballot(award, nominees, code=code, chosen=chosen, error=message, status=exc.status)
-    receipt = ballot.receipt
-    db.session.commit()
     session.pop(PENDING, None)
     return to_receipt(award, receipt)
 

@@ -170,33 +170,56 @@ def shortlist(award: Award) -> list[Nominee]:
     return [n for n in nominees if n.slug in chosen]
 
 
+# What a card's holder is told when it cannot vote. `check_ballot` makes the checks in this
+# order, for the ballot page before a vote is confirmed and for `cast`, so the page, the API
+# and a lost race all say the same thing.
+NOT_OPEN = "Voting is not open for this award at the moment. Nothing was recorded."
+NO_CODE = "Enter the code printed on your card."
+UNKNOWN_CODE = "This code is not valid for this award. Check it against your card and try again."
+USED_CARD = (
+    "This card has already been used to vote. Each card votes once; if you did not vote with "
+    "it, please tell the organisers."
+)
+NO_CHOICE = "Choose one of the nominees, then press Vote."
+
+
+def check_ballot(
+    award: Award, code: str, nominee_slug: str, nominees: list[Nominee] | None = None
+) -> tuple[VotingCredential, Nominee]:
+    """The card's credential and the chosen nominee, or the VoteError saying why this code
+    and choice cannot vote now; writes nothing. `nominees`: the shortlist, if already known."""
+    if not voting_is_open(award):
+        raise VoteError(NOT_OPEN, status=409)
+    if not normalise_code(code):
+        raise VoteError(NO_CODE)
+    found = db.session.execute(
+        select(VotingCredential, Ballot.id)
+        .outerjoin(Ballot, Ballot.credential_id == VotingCredential.id)
+        .where(
+            VotingCredential.award_id == award.id,
+            VotingCredential.secret_hash == keyed_hash(normalise_code(code)),
+        )
+    ).first()
+    if found is None:
+        raise VoteError(UNKNOWN_CODE, status=403)
+    credential, ballot_id = found
+    if ballot_id is not None:
+        raise VoteError(USED_CARD, status=409)
+    nominees = shortlist(award) if nominees is None else nominees
+    nominee = next((n for n in nominees if n.slug == nominee_slug), None)
+    if nominee is None:
+        raise VoteError(NO_CHOICE)
+    return credential, nominee
+
+
 def cast(
     award: Award, *, code: str, nominee_slug: str, ip: str = "", user_agent: str = ""
 ) -> Ballot:
     """One ballot for one nominee with one code; the ballot's receipt lets the voter check it."""
-    if not voting_is_open(award):
-        raise VoteError("Voting is not open for this award.", status=409)
-    nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
-    if nominee is None:
-        raise VoteError("Choose one of the nominees on the ballot.")
-    credential = db.session.scalar(
-        select(VotingCredential).where(
-            VotingCredential.award_id == award.id,
-            VotingCredential.secret_hash == keyed_hash(normalise_code(code)),
-        )
-    )
-    if credential is None:
-        raise VoteError(
-            "This code is not valid for this award. Check it and try again.", status=403
-        )
-    return _record(
-        award,
-        nominee,
-        credential,
-        ip,
-        user_agent,
-        used="This code has already been used to vote. Each card votes once.",
-    )
+    credential, nominee = check_ballot(award, code, nominee_slug)
+    # Another phone with the same card may cast between the check and the insert: the
+    # database refuses the second ballot, with the same words.
+    return _record(award, nominee, credential, ip, user_agent, used=USED_CARD)
 
 
 def _record(
@@ -356,7 +379,7 @@ def cast_verified(
     data = {"h": verified_hash(award, token)}
     nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
     if nominee is None:
-        raise VoteError("Choose one of the nominees on the ballot.")
+        raise VoteError(NO_CHOICE)
     insert = _INSERT[db.session.get_bind().dialect.name]
     db.session.execute(
         insert(VotingCredential)
