@@ -31,9 +31,9 @@ from judging.forms import EmptyForm
 from judging.links import external_url
 from judging.lookups import award_or_404
 from judging.models import Award, Ballot, VotingCredential
+from judging.outcome import commit_or_explain
 from judging.security import no_store
-from judging.services import voting
-from judging.services.audit import record_event
+from judging.services import vote_admin, voting
 
 SETTINGS_EDITABLE = voting.RULES_EDITABLE
 BALLOTS_PER_PAGE = 50
@@ -137,16 +137,12 @@ def voting_settings(slug: str):
     """The shortlist and the weights, fixed once voting opens."""
     award = award_or_404(slug)
     form = VoteSettingsForm()
-    if award.status not in SETTINGS_EDITABLE:
-        flash(
-            "The vote's shortlist and weights are fixed once voting has opened: "
-            "they were declared in advance.",
-            "error",
-        )
-        return _page(award, settings_form=form, status=409)
-    if not form.validate_on_submit():
+    # Once voting has opened the service refuses whatever was posted (409); before, the form
+    # must be right first.
+    if award.status in SETTINGS_EDITABLE and not form.validate_on_submit():
         return _page(award, settings_form=form, status=422)
-    try:
+    changed = False
+    with commit_or_explain("The vote's settings are saved.", form=form) as attempt:
         changed = voting.set_rules(
             award,
             vote_top_n=form.top_n.data if form.shortlist.data == "top" else None,
@@ -154,14 +150,11 @@ def voting_settings(slug: str):
             online_vote=bool(form.online_vote.data),
             actor=current_user,
         )
-    except voting.VoteError as exc:
-        db.session.rollback()
-        form.top_n.errors = [*form.top_n.errors, exc.message]
-        return _page(award, settings_form=form, status=exc.status)
-    if changed:
-        db.session.commit()
-        flash("The vote's settings are saved.", "success")
-    else:
+        if not changed:
+            attempt.done = None
+    if attempt.error is not None:
+        return _page(award, settings_form=form, status=attempt.error.status)
+    if not changed:
         flash("Nothing changed.", "info")
     return redirect(url_for("admin.voting_page", slug=slug))
 
@@ -171,20 +164,13 @@ def voting_live_tally(slug: str):
     """Turn the live tally (the ceremony screen) on or off."""
     award = award_or_404(slug)
     if EmptyForm().validate_on_submit():
-        award.live_tally = not award.live_tally
-        record_event(
-            "award.live_tally_changed",
-            f"award:{award.slug}",
-            {"live_tally": award.live_tally},
-            actor=current_user,
-        )
-        db.session.commit()
-        flash(
-            "The live tally is on: it is shown while voting is open."
-            if award.live_tally
-            else "The live tally is off: it stays hidden until voting closes.",
-            "success",
-        )
+        with commit_or_explain() as attempt:
+            on = vote_admin.toggle_live_tally(award, actor=current_user)
+            attempt.done = (
+                "The live tally is on: it is shown while voting is open."
+                if on
+                else "The live tally is off: it stays hidden until voting closes."
+            )
     return redirect(url_for("admin.voting_page", slug=slug))
 
 
@@ -197,13 +183,10 @@ def voting_codes(slug: str):
     if not form.validate_on_submit():
         return _page(award, codes_form=form, status=422)
     seed, batch = voting.new_batch_seed(), secrets.token_hex(4)
-    try:
+    with commit_or_explain(form=form) as attempt:
         voting.generate_codes(award, form.count.data, actor=current_user, seed=seed)
-    except voting.VoteError as exc:
-        db.session.rollback()
-        form.count.errors.append(exc.message)
+    if attempt.failed:
         return _page(award, codes_form=form, status=422)
-    db.session.commit()
     session["vote_codes"] = {
         "award": award.id,
         "batch": batch,
@@ -279,21 +262,7 @@ def voting_cards(slug: str):
     wanted = [c for c in request.form.getlist("code") if c.strip()][: voting.MAX_CODES]
     if not form.validate_on_submit() or not wanted:
         return render_template("admin/vote_cards.html", award=award, pages=[], refused=0), 422
-    known = set(
-        db.session.scalars(
-            select(VotingCredential.secret_hash).where(
-                VotingCredential.award_id == award.id,
-                VotingCredential.secret_hash.in_(
-                    [voting.keyed_hash(voting.normalise_code(c)) for c in wanted]
-                ),
-            )
-        )
-    )
-    codes = [
-        voting.format_code(voting.normalise_code(c))
-        for c in wanted
-        if voting.keyed_hash(voting.normalise_code(c)) in known
-    ]
+    codes = vote_admin.issued_codes(award, wanted)
     cards = [{"code": code, "qr": _qr_svg(ballot_url(award, code))} for code in codes]
     pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
     return render_template(
@@ -337,12 +306,10 @@ def voting_void(slug: str):
             hidden={"ballot": ballot.id, "reason": form.reason.data.strip()},
             back=url_for("admin.voting_page", slug=slug, receipt=ballot.receipt),
         )
-    try:
+    receipt = ballot.receipt
+    with commit_or_explain(f"Ballot {receipt} is void; it is no longer counted.") as attempt:
         voting.void(ballot, reason=form.reason.data.strip(), actor=current_user)
-    except voting.VoteError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _page(award, status=exc.status if exc.status != 422 else 409)
-    db.session.commit()
-    flash(f"Ballot {ballot.receipt} is void; it is no longer counted.", "success")
+    if attempt.error is not None:
+        status = attempt.error.status
+        return _page(award, status=status if status != 422 else 409)
     return redirect(url_for("admin.voting_page", slug=slug))

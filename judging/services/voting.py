@@ -74,7 +74,7 @@ def generate_codes(
     """`count` new one-time access codes for the award; the plain codes are returned once
     (or again from the same `seed`, which only the caller holds)."""
     if not 1 <= count <= MAX_CODES:
-        raise VoteError(f"Ask for between 1 and {MAX_CODES} codes at a time.")
+        raise VoteError(f"Ask for between 1 and {MAX_CODES} codes at a time.", field="count")
     codes = batch_codes(award, seed or new_batch_seed(), count)
     db.session.add_all(
         VotingCredential(award_id=award.id, kind="code", secret_hash=keyed_hash(code))
@@ -117,14 +117,15 @@ def set_rules(
             status=409,
         )
     if not 0 <= vote_weight <= 100:
-        raise VoteError("The vote weight is a percentage, from 0 to 100.")
+        raise VoteError("The vote weight is a percentage, from 0 to 100.", field="vote_weight")
     running = sum(1 for n in award.nominees if n.withdrawn_at is None)
     if vote_top_n is not None and not 1 <= vote_top_n <= running:
         raise VoteError(
             f"Top {vote_top_n}: the award has only {running} nominees in the running. "
             f"Choose N from 1 to {running}, or all nominees."
             if vote_top_n > running
-            else "N is at least 1."
+            else "N is at least 1.",
+            field="top_n",
         )
     before = {
         "vote_top_n": award.vote_top_n,
