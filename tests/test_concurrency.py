@@ -3,21 +3,26 @@ duplicated, and every acknowledged version is distinct (issue 4, item 11).
 
 Real threads, each with its own test client and session, as several tabs, devices and jurors
 would be. SQLite serialises every writer, so the race is only worth proving on PostgreSQL.
+
+And the jury page's changes made twice at once (a juror added, a pair assigned): the losing
+request is told, and nothing is written twice.
 """
 
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.orm import Session
 
 from judging.extensions import db
-from judging.models import AuditEvent, Evaluation, Score
+from judging.models import Assignment, AuditEvent, Evaluation, JuryMember, Score
 from judging.services.audit import first_broken_event
 from judging.services.evaluations import shuffled_for
 
-from .fixtures.domain import csrf_token, log_in
+from .fixtures.domain import csrf_token, events, log_in, post, text_of
 from .fixtures.scoring import NOMINEE, evaluation_url
 
 pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
@@ -181,3 +186,65 @@ def test_simultaneous_saves_of_many_evaluations_are_all_kept(app, make_user, awa
     with db.engine.connect() as connection:
         events = list(connection.execute(select(AuditEvent).order_by(AuditEvent.id)))
     assert first_broken_event(events) is None
+
+
+# --- The jury page: the same change made twice at the same moment ------------------------------
+
+
+@contextmanager
+def committed_first(model, **row):
+    """Another administrator's request: it commits `row` just before this request's flush
+    writes the same one (after this request's own check found nothing), as in a real race."""
+
+    def insert_first(session, _context, _instances):
+        if any(isinstance(o, model) for o in session.new):
+            with db.engine.begin() as connection:
+                connection.execute(insert(model).values(**row))
+
+    event.listen(Session, "before_flush", insert_first, once=True)
+    try:
+        yield
+    finally:
+        if event.contains(Session, "before_flush", insert_first):
+            event.remove(Session, "before_flush", insert_first)
+
+
+def test_a_juror_added_twice_at_once_is_on_the_jury_once(app, make_user, award, admin_client):
+    juror = make_user(name="Jo Racer")
+    with committed_first(JuryMember, award_id=award.id, user_id=juror.id):
+        response = post(admin_client, f"/admin/awards/{award.slug}/jury/add", juror=str(juror.id))
+    assert response.status_code == 302  # not a 500: the service named the lost race
+    page = text_of(admin_client.get(response.headers["Location"]))
+    assert "Jo Racer is already on this jury." in page and "Jo Racer is on the jury." not in page
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(JuryMember).where(JuryMember.user_id == juror.id)
+        )
+        == 1
+    )
+    assert events("jury.membership_changed") == []  # the losing request recorded nothing
+
+
+def test_a_pair_assigned_twice_at_once_is_assigned_once(app, make_user, award, admin_client):
+    juror = make_user(name="Jo Racer", awards=[award])
+    nominee = award.nominees[0]
+    with committed_first(Assignment, nominee_id=nominee.id, juror_id=juror.id):
+        response = post(
+            admin_client,
+            f"/admin/awards/{award.slug}/jury/assignment",
+            op="add",
+            nominee=str(nominee.id),
+            juror=str(juror.id),
+        )
+    assert response.status_code == 302
+    page = text_of(admin_client.get(response.headers["Location"]))
+    assert f"Jo Racer is already assigned to “{nominee.title}”." in page
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Assignment).where(Assignment.juror_id == juror.id)
+        )
+        == 1
+    )
+    assert events("assignment.added") == []

@@ -3,7 +3,6 @@ juror's and each nominee's progress, and reminders to the jurors who have not fi
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from judging.admin import blueprint
@@ -12,9 +11,10 @@ from judging.extensions import db
 from judging.forms import EmptyForm
 from judging.lookups import award_or_404
 from judging.models import Award, Nominee, User
+from judging.outcome import commit_or_explain, show_on_form
 from judging.services import assignment
-from judging.services.assignment import JuryError, NeedsConfirmation
-from judging.services.progress import ReminderError, award_progress, remind_jurors
+from judging.services.assignment import AlreadyDone, NeedsConfirmation
+from judging.services.progress import award_progress, remind_jurors
 
 
 def _back(award: Award, anchor: str | None = None):
@@ -85,27 +85,23 @@ def jury_add(slug: str):
     if not form.validate_on_submit():
         return _page(award, add_form=form, status=422)
     user = db.session.get(User, form.juror.data)
-    try:
-        if user is None:
-            raise JuryError("That account does not exist.", field="juror")
-        assignment.add_juror(award, user, actor=current_user)
-    except JuryError as exc:
-        db.session.rollback()
-        if exc.field is None:  # not about the juror chosen: the award's state refuses it
-            flash(exc.message, "error")
-            return _back(award)
-        form.juror.errors = [exc.message]
+    if user is None:
+        form.juror.errors = ["That account does not exist."]
         return _page(award, add_form=form, status=422)
-    except IntegrityError:  # added by someone else in the meantime
-        db.session.rollback()
-        assert user is not None  # add_juror ran
-        flash(f"{user.name} is already on this jury.", "info")
-        return _back(award)
-    db.session.commit()
-    message = f"{user.name} is on the jury."
-    if award.assignment_mode == "assigned":
-        message += " Generate the assignment again, or assign nominees by hand, to give them some."
-    flash(message, "success")
+    with commit_or_explain(explain=False) as attempt:
+        assignment.add_juror(award, user, actor=current_user)
+        attempt.done = f"{user.name} is on the jury." + (
+            " Generate the assignment again, or assign nominees by hand, to give them some."
+            if award.assignment_mode == "assigned"
+            else ""
+        )
+    error = attempt.error
+    if isinstance(error, AlreadyDone):  # added by someone else in the meantime
+        flash(error.message, "info")
+    elif error is not None and show_on_form(form, error):  # about the juror chosen
+        return _page(award, add_form=form, status=422)
+    elif error is not None:  # the award's state refuses it
+        flash(error.message, "error")
     return _back(award)
 
 
@@ -117,25 +113,19 @@ def jury_remove(slug: str, user_id: int):
     user = db.get_or_404(User, user_id)
     if not EmptyForm().validate_on_submit():
         return _back(award)
-    try:
+    with commit_or_explain(explain=False) as attempt:
         removed = assignment.remove_juror(award, user, actor=current_user, confirmed=_confirmed())
-    except NeedsConfirmation as exc:
-        db.session.rollback()
+        attempt.done = f"{user.name} is no longer on the jury" + (
+            f"; their {_nominees(removed)} went with them." if removed else "."
+        )
+    if isinstance(attempt.error, NeedsConfirmation):
         action = url_for("admin.jury_remove", slug=award.slug, user_id=user.id)
         return _page(
             award,
-            confirm=_confirmation(exc.message, action, f"Take {user.name} off the jury"),
+            confirm=_confirmation(attempt.error.message, action, f"Take {user.name} off the jury"),
         )
-    except JuryError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(award)
-    db.session.commit()
-    flash(
-        f"{user.name} is no longer on the jury"
-        + (f"; their {_nominees(removed)} went with them." if removed else "."),
-        "success",
-    )
+    if attempt.error is not None:
+        flash(attempt.error.message, "error")
     return _back(award)
 
 
@@ -147,29 +137,26 @@ def jury_mode(slug: str):
     if not form.validate_on_submit():
         flash("Choose how the jurors share the nominees.", "error")
         return _back(award)
-    try:
-        changed = assignment.set_assignment_mode(
+    with commit_or_explain(explain=False) as attempt:
+        if assignment.set_assignment_mode(
             award, form.mode.data, actor=current_user, confirmed=_confirmed()
-        )
-    except NeedsConfirmation as exc:
-        db.session.rollback()
+        ):
+            attempt.done = (
+                "Every juror now scores every nominee. The assignment is kept, should you return "
+                "to it."
+                if award.assignment_mode == "all"
+                else "Each juror now scores only the nominees assigned to them."
+            )
+    if isinstance(attempt.error, NeedsConfirmation):
         action = url_for("admin.jury_mode", slug=award.slug)
         return _page(
             award,
-            confirm=_confirmation(exc.message, action, "Use the assignment", mode=form.mode.data),
+            confirm=_confirmation(
+                attempt.error.message, action, "Use the assignment", mode=form.mode.data
+            ),
         )
-    except JuryError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(award)
-    db.session.commit()
-    if changed:
-        flash(
-            "Every juror now scores every nominee. The assignment is kept, should you return to it."
-            if award.assignment_mode == "all"
-            else "Each juror now scores only the nominees assigned to them.",
-            "success",
-        )
+    if attempt.error is not None:
+        flash(attempt.error.message, "error")
     return _back(award)
 
 
@@ -181,25 +168,21 @@ def jury_generate(slug: str):
     form = GenerateForm()
     if not form.validate_on_submit():
         return _page(award, generate_form=form, status=422)
-    try:
+    with commit_or_explain(form=form) as attempt:
         generated = assignment.generate_assignment(award, form.k.data, actor=current_user)
-    except JuryError as exc:
-        db.session.rollback()
-        if exc.field is None:
-            flash(exc.message, "error")
-            return _back(award)
-        form.k.errors = [exc.message]
-        return _page(award, generate_form=form, status=422)
-    db.session.commit()
-    low, high = min(generated.loads.values()), max(generated.loads.values())
-    spread = f"{low}" if low == high else f"{low} or {high}" if high == low + 1 else f"{low}–{high}"
-    flash(
-        f"Assignment generated: {form.k.data} or more jurors per nominee, {spread} nominees per "
-        "juror "
-        f"({generated.added} added, {generated.removed} removed). Jurors now see only their "
-        "assigned nominees.",
-        "success",
-    )
+        low, high = min(generated.loads.values()), max(generated.loads.values())
+        spread = (
+            f"{low}" if low == high else f"{low} or {high}" if high == low + 1 else f"{low}–{high}"
+        )
+        attempt.done = (
+            f"Assignment generated: {form.k.data} or more jurors per nominee, {spread} nominees "
+            f"per juror ({generated.added} added, {generated.removed} removed). Jurors now see "
+            "only their assigned nominees."
+        )
+    if attempt.error is not None:
+        if attempt.error.field_messages():  # shown beside the field
+            return _page(award, generate_form=form, status=422)
+        return _back(award)
     if form.k.data < award.quorum:
         flash(
             f"That is fewer jurors than the award's quorum of {award.quorum}: every nominee's "
@@ -220,22 +203,23 @@ def jury_assignment(slug: str):
         return _back(award)
     nominee = db.session.get(Nominee, form.nominee.data)
     juror = db.session.get(User, form.juror.data)
-    anchor = f"nominee-{form.nominee.data}"
-    try:
-        if nominee is None or juror is None or nominee.award_id != award.id:
-            raise JuryError("That nominee or juror is not part of this award.")
+    if nominee is None or juror is None or nominee.award_id != award.id:
+        flash("That nominee or juror is not part of this award.", "error")
+        return _back(award)
+    with commit_or_explain(explain=False) as attempt:
         if form.op.data == "add":
             assignment.assign_juror(award, nominee, juror, actor=current_user)
+            attempt.done = f"{juror.name} is assigned to “{nominee.title}”."
         else:
             assignment.unassign_juror(
                 award, nominee, juror, actor=current_user, confirmed=_confirmed()
             )
-    except NeedsConfirmation as exc:
-        db.session.rollback()
-        assert nominee is not None and juror is not None  # unassign_juror ran
+            attempt.done = f"“{nominee.title}” is no longer assigned to {juror.name}."
+    error = attempt.error
+    if isinstance(error, NeedsConfirmation):
         action = url_for("admin.jury_assignment", slug=award.slug)
         confirm = _confirmation(
-            exc.message,
+            error.message,
             action,
             f"Take “{nominee.title}” from {juror.name}",
             nominee=nominee.id,
@@ -243,35 +227,23 @@ def jury_assignment(slug: str):
             op="remove",
         )
         return _page(award, confirm=confirm)
-    except JuryError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(award)  # to the top, where the message is
-    except IntegrityError:  # the same pair added by someone else in the meantime
-        db.session.rollback()
-        assert nominee is not None and juror is not None  # assign_juror ran
-        flash(f"{juror.name} is already assigned to “{nominee.title}”.", "info")
+    if isinstance(error, AlreadyDone):  # the same pair added by someone else in the meantime
+        flash(error.message, "info")
         return _back(award)
-    db.session.commit()
-    flash(
-        f"{juror.name} is assigned to “{nominee.title}”."
-        if form.op.data == "add"
-        else f"“{nominee.title}” is no longer assigned to {juror.name}.",
-        "success",
-    )
-    return _back(award, anchor)
+    if error is not None:
+        flash(error.message, "error")
+        return _back(award)  # to the top, where the message is
+    return _back(award, f"nominee-{form.nominee.data}")
 
 
 def _remind(award: Award, juror: User | None):
     if not EmptyForm().validate_on_submit():
         return _back(award)
-    try:
+    # The reminders that went out are recorded, whatever failed after.
+    with commit_or_explain() as attempt:
         report = remind_jurors(award, actor=current_user, juror=juror)
-    except ReminderError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if attempt.failed:
         return _back(award)
-    db.session.commit()  # the reminders that went out are recorded, whatever failed after
     if report.sent:
         names = ", ".join(row.juror.name for row in report.sent)
         flash(f"Reminder sent to {names}.", "success")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from judging.extensions import db
 from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
@@ -184,6 +185,13 @@ class JuryError(ServiceError):
     """Refused, and nothing was written; `field` names the form field at fault, if one is."""
 
 
+class AlreadyDone(JuryError):
+    """Someone else made the same change in the meantime: nothing more to do (the unique
+    constraint caught the second insert)."""
+
+    status = 409
+
+
 class NeedsConfirmation(ServiceError):
     """The change would take work away from a juror: say what will happen and ask first.
 
@@ -249,8 +257,12 @@ def add_juror(award: Award, user: User, *, actor: User) -> None:
         )
     if _is_member(award, user):
         raise JuryError(f"{user.name} is already on this jury.", field="juror")
+    already = f"{user.name} is already on this jury."  # read before a failed flush
     db.session.add(JuryMember(award_id=award.id, user_id=user.id))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # added by someone else since _is_member looked; the caller rolls back
+        raise AlreadyDone(already) from None
     record_event(
         "jury.membership_changed",
         f"user:{user.id}",
@@ -487,10 +499,14 @@ def assign_juror(award: Award, nominee: Nominee, juror: User, *, actor: User) ->
             f"{juror.name} declared a conflict of interest with “{nominee.title}”: they cannot "
             "judge it unless the conflict is lifted."
         )
+    already = f"{juror.name} is already assigned to “{nominee.title}”."
     if _assignment(nominee, juror) is not None:
-        raise JuryError(f"{juror.name} is already assigned to “{nominee.title}”.")
+        raise JuryError(already)
     db.session.add(Assignment(nominee_id=nominee.id, juror_id=juror.id))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same pair added by someone else since; the caller rolls back
+        raise AlreadyDone(already) from None
     record_event(
         "assignment.added",
         f"nominee:{nominee.slug}",
