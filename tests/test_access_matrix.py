@@ -166,6 +166,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/vote/<slug>/online/<token>"): NOWHERE,
     ("GET", "/vote/<slug>/online/<token>/confirm"): NOWHERE,
     ("GET", "/admin/audit"): ADMINS,
+    ("POST", "/admin/audit/verify"): ADMIN_ACTION,
     ("POST", "/admin/awards/<slug>/publish"): form_post(ADMINS),
     # Setting up awards and their criteria.
     ("GET", "/admin/awards/new"): ADMINS,
