@@ -1,5 +1,6 @@
 """Logging in and out: one answer for every failure, throttling, sessions that really end."""
 
+import json
 import re
 import time
 
@@ -10,7 +11,7 @@ from judging.extensions import db
 from judging.models import RecoveryCode, Setting
 from judging.services import two_factor
 
-from .fixtures.domain import PASSWORD, csrf_token, log_in
+from .fixtures.domain import PASSWORD, csrf_token, events, log_in
 
 
 def test_login_takes_email_and_password_and_sends_each_role_home(app, client, make_user):
@@ -371,6 +372,9 @@ def test_the_requirement_is_an_admin_setting(app, client, make_user):
     assert response.status_code == 302
     assert db.session.get(Setting, "require_admin_2fa").value == "on"
     assert client.get("/admin/").location == "/account/two-factor"
+    # The first time it is turned on is in the audit log too (there was no row before).
+    [event] = events("settings.changed")
+    assert json.loads(event.payload) == {"before": "off", "after": "on"}
 
 
 def test_two_factor_cannot_be_turned_off_while_required(app, client, make_user):

@@ -32,8 +32,8 @@ def set_require_admin_2fa(value: str, *, actor: User) -> None:
         )
     setting = db.session.get(Setting, REQUIRE_ADMIN_2FA)
     if setting is None:
-        # The first save creates the row with the new value: there is no "before" to audit.
-        setting = Setting(key=REQUIRE_ADMIN_2FA, value=value)
+        # No row yet means the default, "off": turning it on the first time is a change too.
+        setting = Setting(key=REQUIRE_ADMIN_2FA, value="off")
         db.session.add(setting)
     before, setting.value = setting.value, value
     if before != value:
