@@ -9,10 +9,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from judging import ranking
 from judging.extensions import db
 from judging.models import ROLES, User
 from judging.passwords import app_passwords
+from judging.scoring import ranking
 from judging.services import audit as audit_service
 from judging.services import backup, deadlines, demo, publication, results, voting
 from judging.services.accounts import AccountError, create_user, normalise_email, set_password

@@ -34,9 +34,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from judging import ranking
 from judging.extensions import db
 from judging.models import AuditEvent, Award, Ballot, Evaluation, JuryMember, Recusal, User
+from judging.scoring import ranking
 from judging.services import publication, results, voting
 from judging.services.audit import checkpoint_path, first_broken_event
 from judging.services.seeding import read_shortlist, seed_shortlist

@@ -9,16 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from judging.ranking import (
-    METHODS,
-    CastingDecision,
-    Criterion,
-    Evaluation,
-    average_ranks,
-    juror_total,
-    kendalls_w,
-    rank,
-)
+from judging.scoring.jury_statistics import average_ranks, kendalls_w
+from judging.scoring.ranking import METHODS, Criterion, Evaluation, juror_total, rank
+from judging.scoring.ties import CastingDecision
 
 # One criterion on 0-100 with weight 1: a juror's total is then simply their score.
 PLAIN = [Criterion("c", 1, 0, 100)]

@@ -10,7 +10,7 @@ from flask import abort, render_template, request
 from judging.admin import blueprint
 from judging.lookups import award_or_404
 from judging.public.views import score_text, visible_results_or_404
-from judging.ranking import METHOD_NAMES
+from judging.scoring.ranking import METHOD_NAMES
 from judging.services.publication import long_date
 
 

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from judging.inputs import DATABASE_INT_MAX
 from judging.models import ROLES
-from judging.ranking import METHOD_NAMES
+from judging.scoring.ranking import METHOD_NAMES
 from judging.services import voting
 from judging.services.nominees import FIELDS
 

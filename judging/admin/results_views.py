@@ -1,16 +1,16 @@
 """The leaderboard: the provisional or final ranking, every method side by side, exports."""
 
 import json
-from typing import cast
 
 from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from judging import ranking
 from judging.admin import blueprint, charts
 from judging.admin.forms import CastingForm
 from judging.lookups import award_or_404
 from judging.outcome import commit_or_explain
+from judging.scoring import ranking
+from judging.scoring.ties import same
 from judging.services import casting as casting_service
 from judging.services import results, voting
 from judging.services.progress import jury_progress
@@ -59,14 +59,14 @@ def leaderboard(slug: str):
         ),
         severity=charts.severity(
             [
-                (jurors.get(cast(int, j.juror), str(j.juror)), j.severity or 0.0, j.outlier)
+                (jurors.get(j.juror, str(j.juror)), j.severity or 0.0, j.outlier)
                 for j in result.jurors
             ]
         ),
     )
 
 
-def _placement_notes(result: ranking.Ranking) -> dict[str, str]:
+def _placement_notes(result: ranking.Ranking[int]) -> dict[str, str]:
     """Why nominees with equal scores stand in this order, for each of them: the first of
     such a run is "ahead on median", the others "behind on median" (or the rule that split
     them); an order set by an administrator is "placed by a casting decision"."""
@@ -76,7 +76,7 @@ def _placement_notes(result: ranking.Ranking) -> dict[str, str]:
         if r.decided_by == "casting":
             notes[r.nominee] = "placed by a casting decision"
         elif r.decided_by != "score" and r.score is not None:
-            level = previous is not None and round(previous * 1e6) == round(r.score * 1e6)
+            level = previous is not None and same(previous, r.score)
             notes[r.nominee] = f"{'behind' if level else 'ahead'} on {r.decided_by}"
         previous = r.score if r.score is not None else previous
     return notes

@@ -6,7 +6,7 @@ from flask_login import current_user
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
 from judging.models import Award
 from judging.public import blueprint
-from judging.ranking import METHOD_NAMES
+from judging.scoring.ranking import METHOD_NAMES
 from judging.services import publication, voting
 from judging.services import results as results_service
 from judging.services.awards import list_awards_with_counts

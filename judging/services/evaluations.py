@@ -15,7 +15,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from judging import ranking
 from judging.extensions import db
 from judging.models import (
     Assignment,
@@ -30,6 +29,7 @@ from judging.models import (
     User,
     utcnow,
 )
+from judging.scoring import ranking
 from judging.services import queries
 from judging.services.audit import record_event
 from judging.services.errors import ServiceError

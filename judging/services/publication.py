@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import cast
 
 from sqlalchemy import func, select
 
@@ -149,7 +148,7 @@ def document(
     # Jurors are anonymised in published results: J1, J2... by a stable order (their ids).
     jurors = {
         juror_id: f"J{n}"
-        for n, juror_id in enumerate(sorted(cast(int, j.juror) for j in result.jurors), start=1)
+        for n, juror_id in enumerate(sorted(j.juror for j in result.jurors), start=1)
     }
     doc = results.as_json(award, computed, jurors)
     criteria = db.session.scalars(

@@ -1,4 +1,4 @@
-"""Results: the award's stored scores, ranked by judging.ranking, and their exports.
+"""Results: the award's stored scores, ranked by judging.scoring, and their exports.
 
 The scores are read in a fixed number of queries whatever the award's size: one for the
 criteria, one for the nominees, one for every score row, one for recusals, one for casting
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from judging import ranking
 from judging.csv_export import write_csv
 from judging.extensions import db
 from judging.models import (
@@ -25,6 +24,7 @@ from judging.models import (
     Score,
     User,
 )
+from judging.scoring import ranking, ties
 from judging.services import queries
 
 
@@ -76,20 +76,20 @@ def score_rows(award: Award):
     return db.session.execute(query).all()
 
 
-def casting_decisions(award: Award, method: str) -> list[ranking.CastingDecision]:
+def casting_decisions(award: Award, method: str) -> list[ties.CastingDecision]:
     rows = db.session.scalars(
         select(CastingDecision)
         .where(CastingDecision.award_id == award.id, CastingDecision.method == method)
         .order_by(CastingDecision.decided_at)
     )
-    return [ranking.CastingDecision(tuple(json.loads(d.nominee_order)), d.reason) for d in rows]
+    return [ties.CastingDecision(tuple(json.loads(d.nominee_order)), d.reason) for d in rows]
 
 
 @dataclass(frozen=True)
 class Computed:
     """An award's ranking, with the rows it names for display."""
 
-    result: ranking.Ranking
+    result: ranking.Ranking[int]  # jurors by user id
     nominees: dict[str, Nominee]  # the nominees in the running, by slug
     criteria: list[Criterion]  # in the award's order
 
@@ -281,7 +281,7 @@ def final_document(
     return doc
 
 
-def combined_winners(award: Award, result: ranking.Ranking, votes: dict[str, int]) -> dict:
+def combined_winners(award: Award, result: ranking.Ranking[int], votes: dict[str, int]) -> dict:
     """method -> the final winner's slug (None without scores) if the jury's scores came from
     that method: the vote's share of "is the winner robust?"."""
     winners = {}

@@ -1,20 +1,23 @@
 """How a jury agrees and how each juror scores: statistics reported beside every ranking.
 
-Pure, like judging.ranking: plain numbers in, plain numbers out.
+Pure, like the rest of judging.scoring: plain numbers in, plain numbers out. Equal totals are
+those judging.scoring.ties calls the same.
 """
 
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-Juror = Hashable
-EPSILON = 1e-9  # float noise, not a difference
+from judging.scoring.ties import same
+
+Juror = TypeVar("Juror", bound=Hashable)  # whatever the caller names jurors by (an id, a label)
 
 
 @dataclass
-class JurorStats:
+class JurorStats(Generic[Juror]):
     juror: Juror
     evaluations: int
     mean_total: float
@@ -38,7 +41,7 @@ def average_ranks(values: Sequence[float]) -> list[float]:
     i = 0
     while i < len(order):
         j = i
-        while j + 1 < len(order) and abs(values[order[j + 1]] - values[order[i]]) <= EPSILON:
+        while j + 1 < len(order) and same(values[order[j + 1]], values[order[i]]):
             j += 1
         for k in range(i, j + 1):
             ranks[order[k]] = (i + j) / 2 + 1
@@ -47,7 +50,7 @@ def average_ranks(values: Sequence[float]) -> list[float]:
 
 
 def kendalls_w(
-    totals: dict[str, dict[Juror, float]], nominees: Sequence[str]
+    totals: Mapping[str, Mapping[Juror, float]], nominees: Sequence[str]
 ) -> tuple[float | None, int]:
     """Kendall's W (with the correction for ties) over the jurors who evaluated every nominee.
 
@@ -75,10 +78,12 @@ def kendalls_w(
 
 
 def tie_sizes(values: Sequence[float]) -> list[int]:
+    """The sizes of the groups of equal values (groups of one left out)."""
     ordered = sorted(values)
-    sizes, run = [], 1
+    sizes: list[int] = []
+    run = 1
     for a, b in itertools.pairwise(ordered):
-        if abs(a - b) <= EPSILON:
+        if same(a, b):
             run += 1
         else:
             sizes.append(run)
@@ -87,13 +92,15 @@ def tie_sizes(values: Sequence[float]) -> list[int]:
     return [s for s in sizes if s > 1]
 
 
-def juror_stats(totals: dict[str, dict[Juror, float]]) -> list[JurorStats]:
+def juror_stats(totals: Mapping[str, Mapping[Juror, float]]) -> list[JurorStats[Juror]]:
+    """Each juror's evaluations, mean total and severity; with four jurors or more, whether
+    their severity is an outlier (more than two standard deviations from the others')."""
     panel = {n: sum(per.values()) / len(per) for n, per in totals.items() if per}
     own: dict[Juror, list[tuple[str, float]]] = defaultdict(list)
     for nominee, per in totals.items():
         for juror, total in per.items():
             own[juror].append((nominee, total))
-    stats = []
+    stats: list[JurorStats[Juror]] = []
     for juror in sorted(own, key=repr):
         rows = own[juror]
         stats.append(
@@ -109,5 +116,5 @@ def juror_stats(totals: dict[str, dict[Juror, float]]) -> list[JurorStats]:
         centre = sum(severities) / len(severities)
         sd = std_dev(severities, sample=False)
         for s in stats:
-            s.outlier = sd > EPSILON and abs(s.severity - centre) > 2 * sd
+            s.outlier = not same(sd, 0.0) and abs(s.severity - centre) > 2 * sd
     return stats

@@ -10,31 +10,31 @@ the exports and the published results show is computed here.
   evaluations up), z-score (each juror's totals standardised, so harsh and lenient jurors weigh
   alike; reported as 50 + 10 z, clipped to 0-100) and Borda (each juror's own order, as points
   from 0 for their last to 100 for their first).
-- Ties on the method's score (equal to 6 decimal places) go to the higher median, then to
-  more first places among jurors, then to the higher mean on the heaviest criteria; a tie
-  left after that is a shared rank, flagged, until an administrator records a casting
-  decision.
+- Ties on the method's score (the same to ties.PLACES decimal places) go to the higher median,
+  then to more first places among jurors, then to the higher mean on the heaviest criteria; a
+  tie left after that is a shared rank, flagged, until an administrator records a casting
+  decision (judging.scoring.ties).
 
 Agreement between jurors (Kendall's W) and each juror's severity come from
-judging.jury_statistics.
+judging.scoring.jury_statistics.
 """
 
-import itertools
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Generic
 
-from judging.jury_statistics import (
-    EPSILON,
+from judging.scoring.jury_statistics import (
+    Juror,
     JurorStats,
     average_ranks,
     juror_stats,
     kendalls_w,
     std_dev,
 )
+from judging.scoring.ties import CastingDecision, Outcome, order, same, sensitivity
 
 METHODS = ("mean", "median", "trimmed_mean", "zscore", "borda")
 METHOD_NAMES = {
@@ -47,7 +47,8 @@ METHOD_NAMES = {
 TRIM_FROM = 5  # evaluations a nominee needs before its highest and lowest totals are dropped
 MISSING = -1.0  # a tie-break value that does not exist sorts below every real one (all >= 0)
 
-Juror = Hashable
+# nominee -> juror -> the juror's total for that nominee
+Totals = dict[str, dict[Juror, float]]
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,15 @@ class Criterion:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(Generic[Juror]):
     juror: Juror
     nominee: str
     scores: Mapping[str, int]
     submitted: bool = True
 
 
-@dataclass(frozen=True)
-class CastingDecision:
-    """An administrator's order for nominees the rules left tied, with the reason."""
-
-    order: tuple[str, ...]
-    reason: str = ""
-
-
 @dataclass
-class NomineeResult:
+class NomineeResult(Generic[Juror]):
     nominee: str
     rank: int
     score: float | None
@@ -96,17 +89,19 @@ class NomineeResult:
 class Flag:
     kind: str  # tie | low_coverage | outlier_juror | method_disagreement | no_evaluations
     message: str
-    subjects: tuple = ()
+    # Nominee slugs (tie, low_coverage), method names (method_disagreement) or the juror
+    # (outlier_juror): Any, so that a caller indexes its own lookups with them as they are.
+    subjects: tuple[Any, ...] = ()
 
 
 @dataclass
-class Ranking:
+class Ranking(Generic[Juror]):
     method: str
-    results: list[NomineeResult]
-    jurors: list[JurorStats]
+    results: list[NomineeResult[Juror]]
+    jurors: list[JurorStats[Juror]]
     kendall_w: float | None
     kendall_jurors: int
-    sensitivity: dict[str, dict]
+    sensitivity: dict[str, Outcome]
     flags: list[Flag] = field(default_factory=list)
 
     @property
@@ -133,8 +128,8 @@ def juror_total(criteria: Sequence[Criterion], scores: Mapping[str, int]) -> flo
 
 
 def counted(
-    evaluations: Iterable[Evaluation], recusals: Iterable[tuple[Juror, str]]
-) -> list[Evaluation]:
+    evaluations: Iterable[Evaluation[Juror]], recusals: Iterable[tuple[Juror, str]]
+) -> list[Evaluation[Juror]]:
     """The evaluations that count: submitted, and not by a juror recused from that nominee."""
     recused = set(recusals)
     return [e for e in evaluations if e.submitted and (e.juror, e.nominee) not in recused]
@@ -158,7 +153,7 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _by_juror(totals: dict[str, dict[Juror, float]]) -> dict[Juror, dict[str, float]]:
+def _by_juror(totals: Totals[Juror]) -> dict[Juror, dict[str, float]]:
     """nominee -> juror -> total, turned round: juror -> nominee -> total."""
     by_juror: dict[Juror, dict[str, float]] = defaultdict(dict)
     for nominee, per_juror in totals.items():
@@ -167,7 +162,7 @@ def _by_juror(totals: dict[str, dict[Juror, float]]) -> dict[Juror, dict[str, fl
     return by_juror
 
 
-def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
+def _zscores(totals: Totals[Juror]) -> dict[str, float | None]:
     z: dict[str, list[float]] = defaultdict(list)
     for own in _by_juror(totals).values():
         values = list(own.values())
@@ -175,7 +170,7 @@ def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
         sd = std_dev(values, sample=False)
         for nominee, total in own.items():
             # A juror who cannot tell nominees apart (or scored one) adds no information.
-            z[nominee].append((total - mu) / sd if sd > EPSILON else 0.0)
+            z[nominee].append(0.0 if same(sd, 0.0) else (total - mu) / sd)
     return {
         nominee: (
             min(100.0, max(0.0, 50 + 10 * (sum(z[nominee]) / len(z[nominee]))))
@@ -186,7 +181,7 @@ def _zscores(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
     }
 
 
-def _borda(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
+def _borda(totals: Totals[Juror]) -> dict[str, float | None]:
     points: dict[str, list[float]] = defaultdict(list)
     for own in _by_juror(totals).values():
         nominees = list(own)
@@ -197,7 +192,7 @@ def _borda(totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
     return {nominee: _mean(points[nominee]) for nominee in totals}
 
 
-def method_scores(method: str, totals: dict[str, dict[Juror, float]]) -> dict[str, float | None]:
+def method_scores(method: str, totals: Totals[Juror]) -> dict[str, float | None]:
     """Each nominee's score under `method`, from the jurors' totals (nominee -> juror -> total)."""
     if method == "zscore":
         return _zscores(totals)
@@ -213,13 +208,13 @@ def method_scores(method: str, totals: dict[str, dict[Juror, float]]) -> dict[st
 def rank(
     criteria: Sequence[Criterion],
     nominees: Sequence[str],
-    evaluations: Iterable[Evaluation],
+    evaluations: Iterable[Evaluation[Juror]],
     recusals: Iterable[tuple[Juror, str]] = (),
     *,
     method: str = "mean",
     casting: Iterable[CastingDecision] = (),
     quorum: int = 1,
-) -> Ranking:
+) -> Ranking[Juror]:
     """Rank the nominees under `method`, with every statistic and flag.
 
     The order of the input rows never matters. Nominees nobody evaluated come last, unranked
@@ -228,20 +223,20 @@ def rank(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     criteria = list(criteria)
+    totals: Totals[Juror]
     totals, criterion_values = _totals(criteria, nominees, counted(evaluations, recusals))
 
     by_method = {m: method_scores(m, totals) for m in METHODS}
     heaviest = _heaviest(criteria)
     firsts = _first_places(totals)
     results = [
-        _result(n, totals[n], criterion_values[n], by_method, method, firsts, heaviest)
-        for n in nominees
+        _result(n, totals[n], criterion_values[n], by_method, method, firsts) for n in nominees
     ]
     tie_keys = {r.nominee: _tie_keys(r, heaviest) for r in results}
-    casting = list(casting)
+    decisions = list(casting)
     by_slug = {r.nominee: r for r in results}
     ordered = []
-    for placement in _order({r.nominee: r.score for r in results}, tie_keys, casting):
+    for placement in order({r.nominee: r.score for r in results}, tie_keys, decisions):
         result = by_slug[placement.nominee]
         result.rank, result.tied, result.decided_by = (
             placement.rank,
@@ -249,7 +244,7 @@ def rank(
             placement.decided_by,
         )
         ordered.append(result)
-    ranking = Ranking(
+    ranking = Ranking[Juror](
         method=method,
         results=ordered,
         jurors=juror_stats(totals),
@@ -258,12 +253,16 @@ def rank(
         sensitivity={},
     )
     ranking.kendall_w, ranking.kendall_jurors = kendalls_w(totals, nominees)
-    ranking.sensitivity = _sensitivity(by_method, tie_keys, casting, method)
+    ranking.sensitivity = sensitivity(by_method, tie_keys, decisions, method)
     ranking.flags = _flags(ranking, quorum)
     return ranking
 
 
-def _totals(criteria, nominees, evaluations):
+def _totals(
+    criteria: Sequence[Criterion],
+    nominees: Sequence[str],
+    evaluations: Iterable[Evaluation[Juror]],
+) -> tuple[Totals[Juror], dict[str, dict[str, list[float]]]]:
     """nominee -> juror -> total, and nominee -> criterion -> rescaled scores (one pass; the
     same arithmetic as juror_total, unrolled because it runs for every evaluation)."""
     scales = [(c.slug, c.weight, c.scale_min, 100 / (c.scale_max - c.scale_min)) for c in criteria]
@@ -294,19 +293,26 @@ def _heaviest(criteria: Sequence[Criterion]) -> tuple[str, ...]:
     return tuple(c.slug for c in criteria if c.weight == top)
 
 
-def _first_places(totals: dict[str, dict[Juror, float]]) -> dict[str, int]:
+def _first_places(totals: Totals[Juror]) -> dict[str, int]:
     """How many jurors put each nominee first (all of a juror's tied firsts count)."""
     best: dict[Juror, float] = {}
     for per in totals.values():
         for juror, total in per.items():
             best[juror] = max(best.get(juror, -math.inf), total)
     return {
-        nominee: sum(1 for juror, total in per.items() if total >= best[juror] - EPSILON)
+        nominee: sum(1 for juror, total in per.items() if same(total, best[juror]))
         for nominee, per in totals.items()
     }
 
 
-def _result(nominee, per_juror, criterion_values, by_method, method, firsts, heaviest):
+def _result(
+    nominee: str,
+    per_juror: dict[Juror, float],
+    criterion_values: dict[str, list[float]],
+    by_method: dict[str, dict[str, float | None]],
+    method: str,
+    firsts: dict[str, int],
+) -> NomineeResult[Juror]:
     values = sorted(per_juror.values())
     n = len(values)
     means = {slug: sum(v) / len(v) for slug, v in criterion_values.items() if v}
@@ -329,16 +335,13 @@ def _result(nominee, per_juror, criterion_values, by_method, method, firsts, hea
     )
 
 
-def _heaviest_mean(result: NomineeResult, heaviest: tuple[str, ...]) -> float:
+def _heaviest_mean(result: NomineeResult[Any], heaviest: tuple[str, ...]) -> float:
     values = [result.criterion_means[s] for s in heaviest if s in result.criterion_means]
     return sum(values) / len(values) if values else MISSING
 
 
-TIE_BREAKS = ("median", "first places", "heaviest criteria")
-
-
-def _tie_keys(result: NomineeResult, heaviest: tuple[str, ...]) -> tuple[float, float, float]:
-    """The values TIE_BREAKS compare, higher first."""
+def _tie_keys(result: NomineeResult[Any], heaviest: tuple[str, ...]) -> tuple[float, float, float]:
+    """The values ties.TIE_BREAKS compare, higher first."""
     return (
         result.median if result.median is not None else MISSING,
         float(result.first_places),
@@ -346,92 +349,11 @@ def _tie_keys(result: NomineeResult, heaviest: tuple[str, ...]) -> tuple[float, 
     )
 
 
-def _runs(items: list[str], value: dict[str, float]) -> list[list[str]]:
-    """Consecutive items (already sorted by `value`, highest first) with equal values.
-
-    Equal means equal to 6 decimal places: float noise is not a difference between nominees.
-    """
-    return [list(run) for _, run in itertools.groupby(items, key=lambda i: round(value[i] * 1e6))]
+# --- Flags ---------------------------------------------------------------------------------------
 
 
-class Placement(NamedTuple):
-    nominee: str
-    rank: int
-    tied: bool
-    decided_by: str
-
-
-def _order(
-    score: dict[str, float | None],
-    tie_keys: Mapping[str, tuple[float, ...]],
-    casting: list[CastingDecision],
-) -> list[Placement]:
-    """Sort by score, break ties by the rules, apply casting decisions, and number the ranks.
-
-    Ranks are shared by nominees still tied after every rule (1, 2, 2, 4).
-    """
-    known = {n: s for n, s in score.items() if s is not None}
-    scored = sorted(known, key=lambda n: (-known[n], n))
-    unscored = sorted(n for n in score if score[n] is None)
-    decided_by: dict[str, str] = {}
-    groups: list[list[str]] = []
-    for run in _runs(scored, known):
-        groups.extend(_break_ties(run, tie_keys, 0, decided_by))
-
-    decisions = {frozenset(d.order): d for d in casting}
-    placements: list[Placement] = []
-    position = 1
-    for group in groups:
-        decision = decisions.get(frozenset(group)) if len(group) > 1 else None
-        if decision:
-            for offset, nominee in enumerate(decision.order):
-                placements.append(Placement(nominee, position + offset, False, "casting"))
-        else:
-            placements.extend(
-                Placement(n, position, len(group) > 1, decided_by.get(n, "score")) for n in group
-            )
-        position += len(group)
-    placements.extend(Placement(n, position, len(unscored) > 1, "score") for n in unscored)
-    return placements
-
-
-def _break_ties(group: list[str], tie_keys, depth: int, decided_by: dict) -> list[list[str]]:
-    """Split an equal-score group into ordered runs by TIE_BREAKS, one rule after another."""
-    if len(group) == 1 or depth == len(TIE_BREAKS):
-        return [sorted(group)]
-    value = {n: tie_keys[n][depth] for n in group}
-    runs = _runs(sorted(group, key=lambda n: (-value[n], n)), value)
-    if len(runs) > 1:
-        for nominee in group:
-            decided_by.setdefault(nominee, TIE_BREAKS[depth])
-    return [part for run in runs for part in _break_ties(run, tie_keys, depth + 1, decided_by)]
-
-
-# --- Statistics ----------------------------------------------------------------------------------
-
-
-def _sensitivity(by_method, tie_keys, casting, chosen) -> dict[str, dict]:
-    """The winner and top three under every method, and whether they differ from `chosen`'s."""
-    outcome = {}
-    for method in METHODS:
-        ordered = [
-            p
-            for p in _order(by_method[method], tie_keys, casting)
-            if by_method[method][p.nominee] is not None
-        ]
-        outcome[method] = {
-            "winner": ordered[0].nominee if ordered else None,
-            "winner_tied": bool(ordered) and ordered[0].tied,
-            "top3": [p.nominee for p in ordered[:3]],
-        }
-    for method in METHODS:
-        outcome[method]["same_winner"] = outcome[method]["winner"] == outcome[chosen]["winner"]
-        outcome[method]["same_top3"] = outcome[method]["top3"] == outcome[chosen]["top3"]
-    return outcome
-
-
-def _flags(ranking: Ranking, quorum: int) -> list[Flag]:
-    flags = []
+def _flags(ranking: Ranking[Any], quorum: int) -> list[Flag]:
+    flags: list[Flag] = []
     groups: dict[int, list[str]] = defaultdict(list)
     for r in ranking.results:
         if r.tied and r.score is not None:

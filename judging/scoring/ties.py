@@ -1,0 +1,143 @@
+"""When two scores are the same, and how nominees with the same score are put in order.
+
+Pure, like the rest of judging.scoring: plain values in, plain values out.
+
+- `same` is the one equality of the core: two scores or totals are the same when they differ by
+  at most 10**-PLACES. The ranking's runs of equal scores, its first places, the jury
+  statistics' tied ranks and the combination with a vote all compare through it.
+- An equal-score run is split by TIE_BREAKS, one rule after another (the values come from the
+  ranking, higher first); a run still tied after every rule shares a rank until an
+  administrator records a CastingDecision for exactly that group.
+- `sensitivity` is the same ordering under every method: does the winner or the top three
+  change?
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, TypedDict
+
+PLACES = 9
+TOLERANCE = 10.0**-PLACES  # float noise, not a difference between nominees
+
+TIE_BREAKS = ("median", "first places", "heaviest criteria")
+
+
+def same(a: float, b: float) -> bool:
+    """Whether two scores or totals are equal to PLACES decimal places (differ by at most
+    10**-PLACES)."""
+    return abs(a - b) <= TOLERANCE
+
+
+def runs(items: Sequence[str], value: Mapping[str, float]) -> list[list[str]]:
+    """Consecutive items (already sorted by `value`, highest first) with the same value as the
+    first of their run."""
+    grouped: list[list[str]] = []
+    for item in items:
+        if grouped and same(value[grouped[-1][0]], value[item]):
+            grouped[-1].append(item)
+        else:
+            grouped.append([item])
+    return grouped
+
+
+@dataclass(frozen=True)
+class CastingDecision:
+    """An administrator's order for nominees the rules left tied, with the reason."""
+
+    order: tuple[str, ...]
+    reason: str = ""
+
+
+class Placement(NamedTuple):
+    nominee: str
+    rank: int
+    tied: bool
+    decided_by: str
+
+
+def order(
+    score: Mapping[str, float | None],
+    tie_keys: Mapping[str, tuple[float, ...]],
+    casting: Sequence[CastingDecision],
+) -> list[Placement]:
+    """Sort by score, break ties by the rules, apply casting decisions, and number the ranks.
+
+    Ranks are shared by nominees still tied after every rule (1, 2, 2, 4).
+    """
+    known = {n: s for n, s in score.items() if s is not None}
+    scored = sorted(known, key=lambda n: (-known[n], n))
+    unscored = sorted(n for n in score if score[n] is None)
+    decided_by: dict[str, str] = {}
+    groups: list[list[str]] = []
+    for run in runs(scored, known):
+        groups.extend(_break_ties(run, tie_keys, 0, decided_by))
+
+    decisions = {frozenset(d.order): d for d in casting}
+    placements: list[Placement] = []
+    position = 1
+    for group in groups:
+        decision = decisions.get(frozenset(group)) if len(group) > 1 else None
+        if decision:
+            for offset, nominee in enumerate(decision.order):
+                placements.append(Placement(nominee, position + offset, False, "casting"))
+        else:
+            placements.extend(
+                Placement(n, position, len(group) > 1, decided_by.get(n, "score")) for n in group
+            )
+        position += len(group)
+    placements.extend(Placement(n, position, len(unscored) > 1, "score") for n in unscored)
+    return placements
+
+
+def _break_ties(
+    group: list[str],
+    tie_keys: Mapping[str, tuple[float, ...]],
+    depth: int,
+    decided_by: dict[str, str],
+) -> list[list[str]]:
+    """Split an equal-score group into ordered runs by TIE_BREAKS, one rule after another."""
+    if len(group) == 1 or depth == len(TIE_BREAKS):
+        return [sorted(group)]
+    value = {n: tie_keys[n][depth] for n in group}
+    split = runs(sorted(group, key=lambda n: (-value[n], n)), value)
+    if len(split) > 1:
+        for nominee in group:
+            decided_by.setdefault(nominee, TIE_BREAKS[depth])
+    return [part for run in split for part in _break_ties(run, tie_keys, depth + 1, decided_by)]
+
+
+class Outcome(TypedDict):
+    """The winner and top three under one method, and whether they are the chosen method's."""
+
+    winner: str | None
+    winner_tied: bool
+    top3: list[str]
+    same_winner: bool
+    same_top3: bool
+
+
+def sensitivity(
+    by_method: Mapping[str, Mapping[str, float | None]],
+    tie_keys: Mapping[str, tuple[float, ...]],
+    casting: Sequence[CastingDecision],
+    chosen: str,
+) -> dict[str, Outcome]:
+    """The winner and top three under every method of `by_method` (method -> nominee -> score),
+    and whether they differ from `chosen`'s."""
+    placed = {}
+    for method, scores in by_method.items():
+        placed[method] = [
+            p for p in order(scores, tie_keys, casting) if scores[p.nominee] is not None
+        ]
+    winner = {m: ordered[0].nominee if ordered else None for m, ordered in placed.items()}
+    top3 = {m: [p.nominee for p in ordered[:3]] for m, ordered in placed.items()}
+    return {
+        m: {
+            "winner": winner[m],
+            "winner_tied": bool(ordered) and ordered[0].tied,
+            "top3": top3[m],
+            "same_winner": winner[m] == winner[chosen],
+            "same_top3": top3[m] == top3[chosen],
+        }
+        for m, ordered in placed.items()
+    }
