@@ -24,7 +24,7 @@ from judging.models import (
     Score,
     User,
 )
-from judging.scoring import ranking, ties
+from judging.scoring import combination, ranking, ties
 from judging.services import queries
 
 
@@ -187,12 +187,6 @@ def as_json(award: Award, computed: Computed, jurors: dict) -> dict:
     }
 
 
-VOTE_FORMULA = (
-    "final = jury weight x jury score + vote weight x vote score; "
-    "vote score = 100 x votes / votes of the most-voted nominee"
-)
-
-
 def combine_with_vote(award: Award, doc: dict, count: dict | None = None) -> None:
     """With a vote: final = jury weight x jury score + vote weight x vote score, re-ranked.
 
@@ -207,42 +201,13 @@ def combine_with_vote(award: Award, doc: dict, count: dict | None = None) -> Non
     doc["vote"] = {
         "jury_weight": award.jury_weight,
         "vote_weight": award.vote_weight,
-        "formula": VOTE_FORMULA,
+        "formula": combination.VOTE_FORMULA,
         "cast": count["cast"],
         "voided": count["voided"],
         "counted": count["counted"],
     }
     if award.vote_weight:
-        combine(doc["nominees"], count["votes"], award.jury_weight, award.vote_weight)
-
-
-def combine(nominees: list[dict], votes: dict[str, int], jury_weight: int, vote_weight: int):
-    """Re-rank result rows (dicts with "slug" and the jury's "score") by the final score, in
-    place: each row gains jury_score, votes and vote_score; score, rank and tied become the
-    final ones. Equal final and jury scores share a rank."""
-    from judging.services import voting
-
-    slugs = [n["slug"] for n in nominees]
-    scores = voting.vote_scores(votes, slugs)
-    for n in nominees:
-        n["jury_score"] = n["score"]
-        n["votes"] = votes.get(n["slug"], 0)
-        n["vote_score"] = round(scores[n["slug"]], 2)
-        jury = n["score"] or 0.0
-        n["score"] = round((jury_weight * jury + vote_weight * scores[n["slug"]]) / 100, 2)
-    nominees.sort(key=lambda n: (-n["score"], -(n["jury_score"] or 0), n["slug"]))
-    position = 0
-    for index, n in enumerate(nominees):
-        previous = nominees[index - 1] if index else None
-        same = previous is not None and (previous["score"], previous["jury_score"]) == (
-            n["score"],
-            n["jury_score"],
-        )
-        position = position if same else index + 1
-        n["rank"] = position
-    for n in nominees:
-        n["tied"] = sum(1 for m in nominees if m["rank"] == n["rank"]) > 1
-    return nominees
+        combination.combine(doc["nominees"], count["votes"], award.jury_weight, award.vote_weight)
 
 
 def has_vote(document: dict) -> bool:
@@ -281,18 +246,11 @@ def final_document(
     return doc
 
 
-def combined_winners(award: Award, result: ranking.Ranking[int], votes: dict[str, int]) -> dict:
-    """method -> the final winner's slug (None without scores) if the jury's scores came from
-    that method: the vote's share of "is the winner robust?"."""
-    winners = {}
-    for method in ranking.METHODS:
-        rows = [
-            {"slug": r.nominee, "score": _round(r.scores_by_method[method])} for r in result.results
-        ]
-        combine(rows, votes, award.jury_weight, award.vote_weight)
-        scored = [n for n in rows if n["jury_score"] is not None or n["votes"]]
-        winners[method] = scored[0]["slug"] if scored else None
-    return winners
+def combined_winners(
+    award: Award, result: ranking.Ranking[int], votes: dict[str, int]
+) -> dict[str, str | None]:
+    """method -> the final winner under the award's weights had the jury used that method."""
+    return combination.final_winners(result, votes, award.jury_weight, award.vote_weight)
 
 
 def juror_labels(award: Award) -> dict[int, str]:

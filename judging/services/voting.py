@@ -304,12 +304,6 @@ def tally(award: Award) -> dict:
     return {"cast": total + voided, "voided": voided, "counted": total, "votes": dict(counted)}
 
 
-def vote_scores(votes: dict[str, int], nominees: list[str]) -> dict[str, float]:
-    """100 x votes / votes of the most-voted nominee (0 for everyone when nobody voted)."""
-    top = max((votes.get(n, 0) for n in nominees), default=0)
-    return {n: (100 * votes.get(n, 0) / top if top else 0.0) for n in nominees}
-
-
 # --- The online public vote: one ballot per verified email address ----------------------------
 
 # One mailbox, many spellings. At every domain: the case of the whole address, and a +tag
