@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from judging.services.assignment import AssignmentImpossible, assign
+from judging.scoring.assignment import AssignmentImpossible, assign
 
 
 def loads(result: dict, jurors) -> Counter:

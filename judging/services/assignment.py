@@ -1,178 +1,21 @@
 """Who judges which nominee: the award's jury, its assignment mode, and the assignment itself.
 
-`assign` is pure (plain values in, plain values out); the functions after it are the use cases
-the jury page calls, which read and write the database and record every change in the audit log.
+The use cases the jury page calls: they read and write the database and record every change in
+the audit log. The assignment algorithm itself is pure, in judging.scoring.assignment.
 """
 
-from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from judging.extensions import db
 from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, Recusal, User
+from judging.scoring.assignment import AssignmentImpossible, assign
 from judging.services import queries
 from judging.services.audit import record_event
 from judging.services.errors import ServiceError
-
-# --- The pure part ----------------------------------------------------------------------------
-
-
-class AssignmentImpossible(ValueError):
-    """Some nominee has fewer than k jurors free to judge it (the others declared a conflict)."""
-
-    def __init__(self, k: int, short: dict[Any, int]):
-        self.k = k
-        self.short = short  # nominee -> how many jurors could judge it
-        listed = ", ".join(f"{nominee!r} ({free})" for nominee, free in short.items())
-        super().__init__(f"{k} jurors per nominee is impossible; jurors free to judge: {listed}")
-
-
-N = TypeVar("N", bound=Hashable)
-J = TypeVar("J", bound=Hashable)
-
-
-def assign(
-    nominees: Sequence[N],
-    jurors: Sequence[J],
-    k: int,
-    recused_pairs: Iterable[tuple[J, N]],
-    existing: Iterable[tuple[J, N]] = (),
-    *,
-    fixed: Iterable[tuple[J, N]] = (),
-) -> dict[N, tuple[J, ...]]:
-    """Give every nominee k distinct jurors, the load spread as evenly as the recusals allow.
-
-    Pairs are (juror, nominee). A recused pair is never assigned. `existing` pairs are kept where
-    the balance allows, so that re-running after a change moves as little as possible; `fixed`
-    pairs (a juror's work already begun) are always kept, even beyond k. Ties are broken by the
-    order of `nominees` and `jurors`, so the same input always gives the same assignment.
-    Returns each nominee's jurors, in the order of `jurors`.
-    """
-    nominees, jurors = list(dict.fromkeys(nominees)), list(dict.fromkeys(jurors))
-    if k < 1:
-        raise ValueError("k must be at least 1")
-    rank_of_nominee = {n: i for i, n in enumerate(nominees)}
-    rank_of_juror = {j: i for i, j in enumerate(jurors)}
-    recused = {(j, n) for j, n in recused_pairs}
-    eligible = {n: [j for j in jurors if (j, n) not in recused] for n in nominees}
-    short = {n: len(free) for n, free in eligible.items() if len(free) < k}
-    if short:
-        raise AssignmentImpossible(k, short)
-
-    def valid(pair: tuple[J, N]) -> bool:
-        j, n = pair
-        return j in rank_of_juror and n in rank_of_nominee and pair not in recused
-
-    pinned = {p for p in fixed if valid(p)}
-    kept = {p for p in existing if valid(p)}
-    on: dict[N, set[J]] = {n: set() for n in nominees}  # the nominee's jurors
-    held: dict[J, set[N]] = {j: set() for j in jurors}  # the juror's nominees
-
-    def add(j: J, n: N) -> None:
-        on[n].add(j)
-        held[j].add(n)
-
-    def remove(j: J, n: N) -> None:
-        on[n].discard(j)
-        held[j].discard(n)
-
-    for j, n in pinned | kept:
-        add(j, n)
-    # Beyond k, drop kept (never pinned) pairs from the busiest jurors.
-    for n in nominees:
-        while len(on[n]) > k:
-            droppable = [j for j in on[n] if (j, n) not in pinned]
-            if not droppable:
-                break
-            remove(max(droppable, key=lambda j: (len(held[j]), rank_of_juror[j])), n)
-    # The most constrained nominees first, each slot to the least busy juror free to take it;
-    # among equally busy ones, the one who has shared fewest nominees with those already on it,
-    # so that jurors meet in varied groups rather than always the same ones (which makes their
-    # scores comparable across the jury, not only within fixed blocks).
-    shared: dict[tuple[J, J], int] = {}
-    for n in nominees:
-        for a in on[n]:
-            for b in on[n] - {a}:
-                shared[a, b] = shared.get((a, b), 0) + 1
-    for n in sorted(nominees, key=lambda n: (len(eligible[n]), rank_of_nominee[n])):
-        while len(on[n]) < k:
-            free = [j for j in eligible[n] if j not in on[n]]
-            chosen = min(
-                free,
-                key=lambda j: (
-                    len(held[j]),
-                    sum(shared.get((j, other), 0) for other in on[n]),
-                    rank_of_juror[j],
-                ),
-            )
-            for other in on[n]:
-                shared[chosen, other] = shared.get((chosen, other), 0) + 1
-                shared[other, chosen] = shared.get((other, chosen), 0) + 1
-            add(chosen, n)
-
-    def movable(j: J, n: N) -> bool:
-        return (j, n) not in pinned
-
-    def path_to(target: J) -> list[tuple[J, N, J]] | None:
-        """Moves (giver, nominee, receiver) that take one nominee from a juror with at least two
-        more than `target` and, through jurors whose load stays the same, give one to `target`:
-        the shortest such chain, from the busiest juror it can start at."""
-        came_from: dict[J, tuple[N, J]] = {}  # giver -> (the nominee it gives, its receiver)
-        level, seen = [target], {target}
-        while level:
-            reached = []
-            for receiver in level:
-                for giver in jurors:
-                    if giver in seen:
-                        continue
-                    options = [
-                        n
-                        for n in held[giver]
-                        if movable(giver, n)
-                        and receiver not in on[n]
-                        and (receiver, n) not in recused
-                    ]
-                    if options:
-                        # Moving a pair made here rather than a kept one changes less.
-                        nominee = min(
-                            options, key=lambda n: ((giver, n) in kept, rank_of_nominee[n])
-                        )
-                        came_from[giver] = (nominee, receiver)
-                        seen.add(giver)
-                        reached.append(giver)
-            busy = [j for j in reached if len(held[j]) >= len(held[target]) + 2]
-            if busy:
-                j = max(busy, key=lambda j: (len(held[j]), -rank_of_juror[j]))
-                moves = []
-                while j != target:
-                    n, to = came_from[j]
-                    moves.append((j, n, to))
-                    j = to
-                return moves
-            level = reached
-        return None
-
-    def improve() -> bool:
-        busiest = max(len(held[j]) for j in jurors)
-        for target in sorted(jurors, key=lambda j: (len(held[j]), rank_of_juror[j])):
-            if len(held[target]) + 2 > busiest:
-                return False
-            if moves := path_to(target):
-                for giver, n, receiver in moves:
-                    remove(giver, n)
-                    add(receiver, n)
-                return True
-        return False
-
-    # Each move lowers the sum of squared loads, so this ends; it ends when no juror can give a
-    # nominee, directly or along a chain, to one with two fewer: the most even spread there is.
-    while jurors and improve():
-        pass
-    return {n: tuple(sorted(on[n], key=rank_of_juror.__getitem__)) for n in nominees}
-
 
 # --- The use cases ----------------------------------------------------------------------------
 
@@ -397,24 +240,8 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
     the current assignment where it can and every nominee a juror has begun to evaluate; then
     jurors see only their assigned nominees."""
     _require_editable(award)
-    jurors = [j.id for j in jury_of(award) if j.active and j.role == "juror"]
-    if not jurors:
-        raise JuryError("The jury has no active juror yet: add jurors first.", field="k")
-    if not 1 <= k <= len(jurors):
-        raise JuryError(
-            f"Choose between 1 and {len(jurors)} jurors per nominee: the jury has "
-            f"{len(jurors)} active juror{'' if len(jurors) == 1 else 's'}.",
-            field="k",
-        )
-    nominees = list(
-        db.session.scalars(
-            select(Nominee)
-            .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
-            .order_by(Nominee.position, Nominee.id)
-        )
-    )
-    if not nominees:
-        raise JuryError("This award has no nominees to assign yet.", field="k")
+    jurors = _jurors_for(award, k)
+    nominees = _nominees_to_assign(award)
     # A withdrawn nominee's assignment is left as it is, should it return.
     in_running = [n.id for n in nominees]
     recused = db.session.execute(
@@ -435,7 +262,7 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
     ).all()
     try:
         result = assign(
-            [n.id for n in nominees],
+            in_running,
             jurors,
             k,
             [(j, n) for j, n in recused],
@@ -451,6 +278,49 @@ def generate_assignment(award: Award, k: int, *, actor: User) -> Generated:
             field="k",
         ) from exc
     wanted = {(j, n) for n, js in result.items() for j in js}
+    return _apply_assignment(award, k, nominees, jurors, existing, wanted, actor=actor)
+
+
+def _jurors_for(award: Award, k: int) -> list[int]:
+    """The jury's active jurors' ids, once k is a number of them the jury can give."""
+    jurors = [j.id for j in jury_of(award) if j.active and j.role == "juror"]
+    if not jurors:
+        raise JuryError("The jury has no active juror yet: add jurors first.", field="k")
+    if not 1 <= k <= len(jurors):
+        raise JuryError(
+            f"Choose between 1 and {len(jurors)} jurors per nominee: the jury has "
+            f"{len(jurors)} active juror{'' if len(jurors) == 1 else 's'}.",
+            field="k",
+        )
+    return jurors
+
+
+def _nominees_to_assign(award: Award) -> list[Nominee]:
+    """The nominees in the running, in the award's order; refused if there are none."""
+    nominees = list(
+        db.session.scalars(
+            select(Nominee)
+            .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
+            .order_by(Nominee.position, Nominee.id)
+        )
+    )
+    if not nominees:
+        raise JuryError("This award has no nominees to assign yet.", field="k")
+    return nominees
+
+
+def _apply_assignment(
+    award: Award,
+    k: int,
+    nominees: list[Nominee],
+    jurors: list[int],
+    existing: dict[tuple[int, int], int],
+    wanted: set[tuple[int, int]],
+    *,
+    actor: User,
+) -> Generated:
+    """Write the difference between the `existing` pairs (-> row id) and the `wanted` ones,
+    switch the award to assigned nominees, and record it."""
     gone = set(existing) - wanted
     new = wanted - set(existing)
     if gone:
