@@ -31,12 +31,14 @@ run: $(INSTALLED)
 	@echo ""
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-## Lint, format check, type check and the whole test suite (PostgreSQL too when
-## TEST_DATABASE_URL is set), in two processes (one per core), each test module whole in one.
+## Lint, format check, type check (the pure scoring core strictly) and the whole test suite
+## (PostgreSQL too when TEST_DATABASE_URL is set), in two processes (one per core), each test
+## module whole in one.
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict judging/scoring
 	$(BIN)/pytest -n 2 --dist loadfile
 
 ## Benchmarks (minutes, not seconds): figures go to bench/out/.
