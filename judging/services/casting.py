@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from judging import ranking
 from judging.extensions import db
 from judging.models import Award, CastingDecision, User
+from judging.scoring import ranking
 from judging.services import results
 from judging.services.audit import record_event
 from judging.services.errors import ServiceError
@@ -18,7 +18,7 @@ class CastingError(ServiceError):
     """A casting decision refused; nothing was recorded."""
 
 
-def tie_groups(result: ranking.Ranking) -> dict[tuple[str, ...], int]:
+def tie_groups(result: ranking.Ranking[int]) -> dict[tuple[str, ...], int]:
     """The nominees the rules left tied (scored ones only), each group with its rank."""
     groups: dict[int, list[str]] = {}
     for r in result.results:
