@@ -3,7 +3,7 @@
 from sqlalchemy import text
 
 from judging.extensions import db
-from judging.services import audit
+from judging.services import audit_verification
 from judging.services.audit import record_event
 
 from .fixtures.domain import csrf_token, log_in, text_of
@@ -66,7 +66,9 @@ def test_the_audit_page_shows_a_deleted_tail_and_the_unkeyed_count(app, logged_i
 def test_a_long_chain_is_verified_on_demand_and_the_page_says_how_old_that_is(
     app, logged_in, monkeypatch
 ):
-    monkeypatch.setattr(audit, "VERIFY_ON_VIEW", 2)  # a "long" chain: more than 2 events
+    monkeypatch.setattr(
+        audit_verification, "VERIFY_ON_VIEW", 2
+    )  # a "long" chain: more than 2 events
     for n in range(3):
         record_event("test.step", f"step:{n}", {"n": n}, actor=None)
     db.session.commit()
@@ -109,5 +111,5 @@ def test_a_short_chain_is_verified_on_every_view_and_the_outcome_is_kept(app, lo
     page = text_of(client.get("/admin/audit"))
     assert "the chain is intact (1 events" in page and "Verify the chain now" not in page
     with app.test_request_context():
-        kept = audit.last_verification()
+        kept = audit_verification.last_verification()
     assert kept is not None and kept.ok and kept.count == 1

@@ -7,7 +7,7 @@ from judging.admin import blueprint
 from judging.extensions import db
 from judging.forms import EmptyForm
 from judging.models import AuditEvent, User
-from judging.services import audit as audit_service
+from judging.services import audit_verification as verification
 
 PAGE_SIZE = 50
 
@@ -39,9 +39,9 @@ def audit():
     events = db.session.scalars(
         query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
-    size = audit_service.ledger_size()
-    fresh = size <= audit_service.VERIFY_ON_VIEW
-    chain = audit_service.verify_ledger() if fresh else audit_service.last_verification()
+    size = verification.ledger_size()
+    fresh = size <= verification.VERIFY_ON_VIEW
+    chain = verification.verify_ledger() if fresh else verification.last_verification()
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     # Who acted, by their current name: after an anonymisation, the anonymised one.
     ids = {e.actor_id for e in events if e.actor_id is not None}
@@ -67,7 +67,7 @@ def audit():
 def audit_verify():
     """Verify the whole chain now, however long it is, and show what that found."""
     if EmptyForm().validate_on_submit():
-        chain = audit_service.verify_ledger()
+        chain = verification.verify_ledger()
         if chain.ok:
             flash(f"The chain is intact: all {chain.count} events verified just now.", "success")
         else:
