@@ -49,6 +49,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/ranking_bench.py | tee bench/out/ranking-sqlite.json
 	$(BIN)/python bench/ranking_bench.py --database-url $(BENCH_DATABASE_URL) | tee bench/out/ranking-postgresql.json
 	$(BIN)/python bench/http_bench.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python bench/cpu_bench.py --database-url $(BENCH_DATABASE_URL) --json bench/out/cpu.json
 
 ## Longer fuzzing (minutes): the API (FUZZ_EXAMPLES per operation and person) and the award
 ## lifecycle state machine (LIFECYCLE_EXAMPLES lives of LIFECYCLE_STEPS steps).
