@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     extensions.login_manager.session_protection = None  # tablets change networks; see access.py
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
+    extensions.consult_limiter_only_where_limited(app)
     extensions.api.init_app(app)
 
     from judging import cli, errors, filters, ops, security

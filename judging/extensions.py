@@ -44,3 +44,34 @@ def _configure_sqlite(dbapi_connection, _connection_record):
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def consult_limiter_only_where_limited(app) -> None:
+    """Flask-Limiter checks a route's own limits (`@limiter.limit`) in the route's decorator;
+    its before-request hook checks only the application-wide, default and blueprint limits. This
+    app sets none of those, so that hook would work out on every request that no limit applies:
+    here it runs only when such limits exist (decided once, at the first request, when every
+    route and setting is in place), or when the limiter has an in-memory fallback or meta limits.
+    """
+    check = limiter._check_request_limit
+    hooks = app.before_request_funcs.setdefault(None, [])
+    decided: list[bool] = []
+
+    def needed() -> bool:
+        manager = limiter.limit_manager
+        return bool(
+            manager.application_limits
+            or manager.default_limits
+            or any(manager.blueprint_limits(app, name) for name in app.blueprints)
+            or getattr(limiter, "_in_memory_fallback_enabled", True)
+            or getattr(limiter, "_meta_limits", True)
+        )
+
+    def check_where_limited():
+        if not decided:
+            decided.append(needed())
+        if decided[0]:
+            return check()
+        return None
+
+    hooks[:] = [check_where_limited if hook == check else hook for hook in hooks]

@@ -6,11 +6,17 @@ pattern (`/invitation/<token>`), never the raw path or query string: those carry
 tokens, vote codes and voting links.
 """
 
+import atexit
+import contextlib
 import json
 import logging
+import logging.handlers
+import os
+import queue
 import re
 import secrets
 import sys
+import threading
 import time
 import traceback
 from datetime import UTC, datetime
@@ -108,6 +114,91 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
+class RequestLineQueue(logging.handlers.QueueHandler):
+    """The root logger's handler. A request's line (INFO on `judging.requests`, one per request)
+    is handed to a writer thread, which formats and writes it: the request thread only puts the
+    record in a queue. Every other record (warnings, errors, a 500's line, anything logged at
+    start-up or by a command) is written at once, after the lines queued before it, so the order
+    of the output holds and an error is on stderr before the process can die.
+
+    The writer thread belongs to the process that started it: a forked worker (gunicorn) starts
+    its own on its first line. At exit the queue is written out. A handler that fails in the
+    writer thread is reported by logging as usual and the thread goes on.
+    """
+
+    FLUSH_TIMEOUT_S = 5.0
+
+    def __init__(self, target: logging.Handler):
+        super().__init__(queue.SimpleQueue())
+        self.target = target
+        self._pid: int | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record  # formatting is the writer thread's work, not the request's
+
+    def _writer(self, records: queue.SimpleQueue) -> None:
+        while True:
+            item = records.get()
+            if item is None:
+                return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            try:
+                self.target.handle(item)
+            except Exception:  # a broken handler loses its line, never the writer
+                self.target.handleError(item)
+
+    def _running(self) -> bool:
+        return self._pid == os.getpid() and self._thread is not None and self._thread.is_alive()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._running():
+                return
+            self.queue = queue.SimpleQueue()  # a forked child's copy may hold the parent's lines
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._writer, args=(self.queue,), name="request-log", daemon=True
+            )
+            self._thread.start()
+
+    def flush(self) -> None:
+        """Wait until every line queued so far is written (at most FLUSH_TIMEOUT_S)."""
+        if self._running():
+            written = threading.Event()
+            self.queue.put_nowait(written)
+            written.wait(self.FLUSH_TIMEOUT_S)
+        self.target.flush()
+
+    def close(self) -> None:
+        self.flush()
+        if self._running():
+            self.queue.put_nowait(None)
+        super().close()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == log.name and record.levelno < logging.WARNING:
+            if not self._running():
+                self._start()
+            super().emit(record)  # enqueue; a failure is reported by handleError
+            return
+        self.flush()
+        self.target.handle(record)
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        self.target.setFormatter(fmt)
+
+
+def flush_request_log() -> None:
+    """Write out the request lines still queued (a benchmark counts their cost; tests read them)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RequestLineQueue):
+            handler.flush()
+
+
 def configure_logging(app: Flask) -> None:
     """One handler on the root logger, in LOG_FORMAT at LOG_LEVEL; request ids on every record."""
     log_format = str(app.config["LOG_FORMAT"]).lower()
@@ -116,11 +207,12 @@ def configure_logging(app: Flask) -> None:
     if logging.getLogRecordFactory() is not _record_factory:
         logging.setLogRecordFactory(_record_factory)
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, StderrHandler)]:
+    for handler in [h for h in root.handlers if isinstance(h, RequestLineQueue)]:
         root.removeHandler(handler)  # a second app in one process replaces the first's
-    handler = StderrHandler()
-    handler.setFormatter(FORMATTERS[log_format]())
-    root.addHandler(handler)
+        handler.close()
+    stderr = StderrHandler()
+    stderr.setFormatter(FORMATTERS[log_format]())
+    root.addHandler(RequestLineQueue(stderr))
     root.setLevel(str(app.config["LOG_LEVEL"]).upper())
     app.logger.removeHandler(default_handler)
     # Even at DEBUG: SQLAlchemy would log every statement's parameters and every row.
@@ -164,23 +256,39 @@ def register(app: Flask) -> None:
     @app.after_request
     def log_request(response):
         response.headers[REQUEST_ID_HEADER] = request_id()
-        started = g.get("request_started")
-        status = response.status_code
-        log.log(
-            logging.ERROR if status >= 500 else logging.INFO,
-            "%s %s %s",
-            request.method,
-            request.url_rule.rule if request.url_rule else "-",
-            status,
-            extra={
-                "method": request.method,
-                "route": request.url_rule.rule if request.url_rule else None,
-                "endpoint": request.endpoint,
-                "status": status,
-                "duration_ms": (
-                    round((time.perf_counter() - started) * 1000, 1) if started else None
-                ),
-                "user_id": _user_id(),
-            },
-        )
+        try:
+            _log_request_line(response.status_code)
+        except Exception:  # the log must never turn an answer into a 500
+            _report_log_failure()
         return response
+
+
+def _log_request_line(status: int) -> None:
+    started = g.get("request_started")
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    rule = current.url_rule.rule if current.url_rule else None
+    log.log(
+        logging.ERROR if status >= 500 else logging.INFO,
+        "%s %s %s",
+        current.method,
+        rule or "-",
+        status,
+        extra={
+            "method": current.method,
+            "route": rule,
+            "endpoint": current.endpoint,
+            "status": status,
+            "duration_ms": (round((time.perf_counter() - started) * 1000, 1) if started else None),
+            "user_id": _user_id(),
+        },
+    )
+
+
+def _report_log_failure() -> None:
+    with contextlib.suppress(Exception):  # stderr itself gone: nothing left to tell
+        sys.stderr.write(f"judging: a request's log line failed: {sys.exc_info()[1]!r}\n")
+
+
+@atexit.register
+def _write_out_at_exit() -> None:
+    flush_request_log()
