@@ -329,7 +329,7 @@ def run_engine(name: str, url: str, bare: Server, args, work: Path) -> dict:
         first = data["nominees"][0]
         evaluate_path = f"/jury/awards/{slugs['scoring']}/nominees/{first}"
         juror_csrf = juror.csrf(evaluate_path)
-        voter_csrf = voter.csrf(f"/awards/{slugs['vote']}")
+        voter_csrf = voter.csrf(f"/vote/{slugs['vote']}")  # a page with a form
         get = {"BENCH_MODE": "get"}
         try:
             has_healthz = urllib.request.urlopen(app.url + "/healthz", timeout=10).status == 200

@@ -252,7 +252,7 @@ def test_ballots(app, seeded_award, make_user, queries):
 
     def api_cast(client):
         body = {"code": new_code(), "nominee": last_choice(seeded_award)}
-        headers = {"X-CSRFToken": csrf_token(client, "/awards/excellence-award")}
+        headers = {"X-CSRFToken": csrf_token(client, "/vote/excellence-award")}
         url = "/api/v1/awards/excellence-award/ballots"
         return lambda: client.post(url, json=body, headers=headers)
 
@@ -307,7 +307,7 @@ def test_a_ballot_cast_when_only_the_jurys_top_n_are_on_the_ballot(
         [code] = voting.generate_codes(seeded_award, 1, actor=None)
         body = {"code": code, "nominee": last_choice(seeded_award)}
         db.session.commit()
-        headers = {"X-CSRFToken": csrf_token(client, "/awards/excellence-award")}
+        headers = {"X-CSRFToken": csrf_token(client, "/vote/excellence-award")}
         url = "/api/v1/awards/excellence-award/ballots"
         return lambda: client.post(url, json=body, headers=headers)
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import abort
 from werkzeug.exceptions import default_exceptions
 
+from judging import caching
 from judging.api import blueprint
 from judging.api.schemas import (
     AwardOut,
@@ -25,7 +26,7 @@ from judging.api.schemas import (
 from judging.errors import api_error
 from judging.extensions import csrf, db, limiter, refused
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
-from judging.models import Award, Nominee
+from judging.models import Award, Nominee, ResultSnapshot
 from judging.services import evaluations, publication, voting
 from judging.services.awards import list_awards_with_counts
 from judging.services.errors import ServiceError
@@ -194,6 +195,11 @@ def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
 def get_results(award_slug: str):
     """The published results (the frozen snapshot, with its digest and publication time);
     before publication, a provisional ranking for administrators only."""
+    if caching.anonymous_visitor() and (cached := caching.published_results(award_slug, "json")):
+        # The snapshot never changes: its answer is serialised once per process (bench/README.md)
+        # and carries an ETag, so a browser, proxy or CDN can keep it (judging/caching.py).
+        tag, _award, frozen = cached
+        return caching.public_answer(tag, lambda: _published_json(frozen))
     award = _public_award(award_slug)
     snapshot = publication.snapshot_of(award)
     if snapshot is None:
@@ -202,16 +208,12 @@ def get_results(award_slug: str):
             abort(404, message="The results of this award are not published yet.")
         assert found is not None  # abort raised (flask_smorest is untyped)
         return {**found[0], "provisional": True}
-    key = (snapshot.id, snapshot.digest)
-    if key not in _published_answers:
-        document = {**publication.published_document(snapshot), "provisional": False}
-        _published_answers[key] = jsonify(ResultsOut().dump(document)).get_data()
-    return current_app.response_class(_published_answers[key], mimetype="application/json")
+    return _published_json(snapshot)
 
 
-# A published snapshot never changes: each process serialises its answer once (bench/README.md),
-# keyed by the snapshot's id and digest. One entry per published award.
-_published_answers: dict[tuple[int, str], bytes] = {}
+def _published_json(snapshot: ResultSnapshot):
+    document = {**publication.published_document(snapshot), "provisional": False}
+    return jsonify(ResultsOut().dump(document))
 
 
 @blueprint.post("/awards/<award_slug>/ballots")

@@ -3,8 +3,9 @@
 from flask import abort, render_template
 from flask_login import current_user
 
+from judging import caching
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
-from judging.models import Award
+from judging.models import Award, Nominee
 from judging.public import blueprint
 from judging.scoring.ranking import METHOD_NAMES
 from judging.services import publication, voting
@@ -37,7 +38,13 @@ def home():
 @blueprint.get("/awards/<slug>")
 def award(slug: str):
     """An award and its nominees, as cards."""
-    award = public_award_or_404(slug)
+    if caching.anonymous_visitor() and (found := caching.award_page(slug)):
+        tag, award = found
+        return caching.public_answer(tag, lambda: _award_page(award))
+    return _award_page(public_award_or_404(slug))
+
+
+def _award_page(award: Award) -> str:
     nominees = [n for n in award.nominees if n.withdrawn_at is None]
     # While voting is open: the ballot's own shortlist (the jury's top N may be fewer).
     ballot = voting.shortlist(award) if voting.voting_is_open(award) else None
@@ -47,16 +54,30 @@ def award(slug: str):
 @blueprint.get("/awards/<slug>/nominees/<nominee_slug>")
 def nominee(slug: str, nominee_slug: str):
     """One nominee in full."""
+    if caching.anonymous_visitor() and (found := caching.nominee_page(slug, nominee_slug)):
+        tag, nominee = found
+        return caching.public_answer(tag, lambda: _nominee_page(nominee))
     award = public_award_or_404(slug)
-    nominee = nominee_or_404(award, nominee_slug)
+    return _nominee_page(nominee_or_404(award, nominee_slug))
+
+
+def _nominee_page(nominee: Nominee) -> str:
+    award = nominee.award
     return render_template("public/nominee.html", award=award, nominee=nominee)
 
 
 @blueprint.get("/awards/<slug>/results")
 def results(slug: str):
     """The published results; before publication, a provisional view for admins only."""
+    if caching.anonymous_visitor() and (found := caching.published_results(slug, "page")):
+        tag, award, snapshot = found
+        document = publication.published_document(snapshot)
+        return caching.public_answer(tag, lambda: _results_page(award, document, False))
     award = public_award_or_404(slug)
-    document, provisional = visible_results_or_404(award)
+    return _results_page(award, *visible_results_or_404(award))
+
+
+def _results_page(award: Award, document: dict, provisional: bool) -> str:
     return render_template(
         "public/results.html",
         award=award,

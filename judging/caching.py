@@ -1,0 +1,188 @@
+"""HTTP caching of the public answers: validators, conditional GETs and a per-process page cache.
+
+The public award page, a nominee's page and the published results (page and JSON) are the same
+for every anonymous visitor. Each is answered with an `ETag` computed from what it shows (the
+award's row, its nominees' rows or the result snapshot's digest, the release of the code and
+templates, the locale), `Cache-Control: public` and `Vary: Cookie`; a request whose
+`If-None-Match` holds that tag gets a `304` without a body, and the rendered answer is kept per
+process keyed on the tag, so a visitor after the first one costs one query. A reverse proxy or
+CDN in front can keep them too (docs/operations.md, "Caching public pages").
+
+Only for a visitor with nothing in the session: no one logged in (their pages may hold what only
+they may see, and are never kept: security.py), no flash message, no CSRF token, no ballot in
+progress. Any other visitor is answered exactly as before, by the view itself. An award that is
+not public, or whose vote is open (the ballot shown depends on the time), is never kept.
+"""
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from flask import Response, current_app, request, session
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from judging.config import PROJECT_ROOT
+from judging.extensions import db
+from judging.models import Award, Nominee, ResultSnapshot
+
+# How long a browser or proxy may keep a public answer before asking again (with its ETag).
+MAX_AGE_S = 60
+CACHE_CONTROL = f"public, max-age={MAX_AGE_S}"
+# Rendered answers kept per process: a bounded LRU, so a crawler walking every page of every
+# award cannot grow a worker without limit (a page is 5–50 KB).
+PAGE_CACHE_ENTRIES = 256
+
+
+class PageCache:
+    """A thread-safe LRU of rendered answers (body, mimetype), keyed on their ETag."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, value: tuple[bytes, str]) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+pages = PageCache(PAGE_CACHE_ENTRIES)
+
+
+def default_locale() -> str:
+    return "en"
+
+
+# The language a page is rendered in is part of its validator: issue 18 (translated pages) sets
+# this to its own function of the request; until then every page is English.
+locale: Callable[[], str] = default_locale
+
+
+def _release() -> str:
+    """A digest of the code and the templates: a new release renders differently, so every tag
+    it makes differs from the previous release's (a browser's or proxy's copy is not reused)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for folder, pattern in ((PROJECT_ROOT / "judging", "*.py"), (PROJECT_ROOT / "templates", "*")):
+        for path in sorted(folder.rglob(pattern)):
+            if path.is_file():
+                digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+RELEASE = _release()
+
+
+def anonymous_visitor() -> bool:
+    """Whether the answer to this request may be the one every visitor gets: no one logged in
+    and nothing in the session (a flash message, a CSRF token, a vote in progress)."""
+    return not current_user.is_authenticated and not session
+
+
+def _tag(kind: str, *parts) -> str:
+    digest = hashlib.blake2b(repr((kind, RELEASE, locale(), parts)).encode(), digest_size=16)
+    return digest.hexdigest()
+
+
+def _cacheable(award: Award | None) -> bool:
+    # Not public: only administrators see it (never from here). Voting: the page shows the
+    # ballot while voting is open, which depends on the time, not only on the rows.
+    return award is not None and award.public and award.status != "voting"
+
+
+def _row(instance) -> tuple:
+    """Every column of a loaded row: what a page shows of it is among them."""
+    return tuple(getattr(instance, column.key) for column in instance.__table__.columns)
+
+
+# Each lookup below is one query, whether the page is then found in the cache or rendered from
+# the rows it loaded: a miss costs no more queries than a hit (tests/test_query_budgets.py).
+
+
+def award_page(slug: str) -> tuple[str, Award] | None:
+    """(the validator of an award's public page, the award with its nominees), or None when the
+    page is not for the public cache (no such award, not public, voting open)."""
+    award = (
+        db.session.scalars(
+            select(Award).where(Award.slug == slug).options(joinedload(Award.nominees))
+        )
+        .unique()
+        .one_or_none()
+    )
+    if award is None or not _cacheable(award):
+        return None
+    return _tag("award", _row(award), tuple(_row(n) for n in award.nominees)), award
+
+
+def nominee_page(slug: str, nominee_slug: str) -> tuple[str, Nominee] | None:
+    """(the validator of a nominee's page, the nominee with its award), or None."""
+    nominee = db.session.scalars(
+        select(Nominee)
+        .join(Nominee.award)
+        .where(Award.slug == slug, Nominee.slug == nominee_slug)
+        .options(contains_eager(Nominee.award))
+    ).one_or_none()
+    if nominee is None or not _cacheable(nominee.award):
+        return None
+    return _tag("nominee", _row(nominee.award), _row(nominee)), nominee
+
+
+def published_results(slug: str, kind: str) -> tuple[str, Award, ResultSnapshot] | None:
+    """(the validator of the published results as `kind`, page or json, the award, its
+    snapshot), or None before publication (then only administrators see results)."""
+    found = db.session.execute(
+        select(Award, ResultSnapshot)
+        .join(ResultSnapshot, ResultSnapshot.award_id == Award.id)
+        .where(Award.slug == slug)
+    ).one_or_none()
+    if found is None or not _cacheable(found[0]):
+        return None
+    award, snapshot = found
+    tag = _tag(f"results-{kind}", _row(award), snapshot.id, snapshot.digest)
+    return tag, award, snapshot
+
+
+def public_answer(tag: str, render: Callable[[], Response | str]) -> Response:
+    """The answer every visitor gets for `tag`: 304 when the request already holds it, else the
+    rendered answer, from this process's page cache or rendered once by `render`."""
+    response_class = current_app.response_class
+    if request.if_none_match.contains_weak(tag):
+        response = response_class(status=304)
+    else:
+        found = pages.get(tag)
+        if found is None:
+            rendered = render()
+            if isinstance(rendered, Response):
+                found = (rendered.get_data(), rendered.mimetype or "text/html")
+            else:
+                found = (rendered.encode(), "text/html")
+            pages.put(tag, found)
+        body, mimetype = found
+        response = response_class(body, mimetype=mimetype)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.vary.add("Cookie")
+    return response
