@@ -13,7 +13,8 @@ from judging.lookups import award_or_404
 from judging.models import Award, Nominee, User
 from judging.outcome import commit_or_explain, show_on_form
 from judging.services import assignment
-from judging.services.assignment import AlreadyDone, NeedsConfirmation
+from judging.services import jury as jury_service
+from judging.services.jury import AlreadyDone, NeedsConfirmation
 from judging.services.progress import award_progress, remind_jurors
 
 
@@ -33,7 +34,7 @@ def _page(award: Award, *, add_form=None, generate_form=None, confirm=None, stat
     if add_form is None:
         add_form = AddJurorForm()
     add_form.juror.choices = [
-        SelectChoice(u.id, f"{u.name} ({u.email})") for u in assignment.jurors_not_on(award)
+        SelectChoice(u.id, f"{u.name} ({u.email})") for u in jury_service.jurors_not_on(award)
     ]
     if generate_form is None:
         generate_form = GenerateForm(k=_jurors_per_nominee(award, progress, len(active)))
@@ -50,7 +51,7 @@ def _page(award: Award, *, add_form=None, generate_form=None, confirm=None, stat
         action_form=EmptyForm(),
         confirm=confirm,
         loads=loads,
-        editable=award.status in assignment.EDITABLE_STATUSES,
+        editable=award.status in jury_service.EDITABLE_STATUSES,
     ), status
 
 
@@ -89,7 +90,7 @@ def jury_add(slug: str):
         form.juror.errors = ["That account does not exist."]
         return _page(award, add_form=form, status=422)
     with commit_or_explain(explain=False) as attempt:
-        assignment.add_juror(award, user, actor=current_user)
+        jury_service.add_juror(award, user, actor=current_user)
         attempt.done = f"{user.name} is on the jury." + (
             " Generate the assignment again, or assign nominees by hand, to give them some."
             if award.assignment_mode == "assigned"
@@ -114,7 +115,7 @@ def jury_remove(slug: str, user_id: int):
     if not EmptyForm().validate_on_submit():
         return _back(award)
     with commit_or_explain(explain=False) as attempt:
-        removed = assignment.remove_juror(award, user, actor=current_user, confirmed=_confirmed())
+        removed = jury_service.remove_juror(award, user, actor=current_user, confirmed=_confirmed())
         attempt.done = f"{user.name} is no longer on the jury" + (
             f"; their {_nominees(removed)} went with them." if removed else "."
         )
