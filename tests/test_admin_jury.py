@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import Assignment, Award, Evaluation, JuryMember, Nominee, utcnow
-from judging.services import evaluations
+from judging.services import juror_view
 from judging.services.progress import award_progress, jury_progress
 
 from .fixtures.domain import csrf_token, events, juror_client_for, post, text_of
@@ -527,7 +527,7 @@ def test_progress_counts_only_each_jurors_own_scoreable_nominees(
     assert (row.submitted, row.drafts, row.recused, row.scoreable) == (1, 1, 1, expected_scoreable)
     assert row.to_do == expected_scoreable - 2 and row.left == expected_scoreable - 1
     # The same numbers the juror's own dashboard shows.
-    own = evaluations.progress(seeded_award, juror=juror)
+    own = juror_view.progress(seeded_award, juror=juror)
     assert (own.submitted, own.scoreable) == (row.submitted, row.scoreable)
 
     page = admin_client.get(PAGE).get_data(as_text=True)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from judging.extensions import db
 from judging.models import Assignment, AuditEvent, Evaluation, JuryMember, Score
 from judging.services.audit import first_broken_event
-from judging.services.evaluations import shuffled_for
+from judging.services.juror_view import shuffled_for
 
 from .fixtures.domain import csrf_token, events, log_in, post, text_of
 from .fixtures.scoring import NOMINEE, evaluation_url

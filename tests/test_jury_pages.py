@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import AuditEvent, Evaluation, Recusal
-from judging.services.evaluations import shuffled_for
+from judging.services.juror_view import shuffled_for
 
 from .fixtures.domain import csrf_token, log_in, text_of
 from .fixtures.scoring import (

@@ -27,7 +27,7 @@ from judging.errors import api_error
 from judging.extensions import csrf, db, limiter, refused
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
 from judging.models import Award, Nominee, ResultSnapshot
-from judging.services import evaluations, publication, voting
+from judging.services import evaluations, juror_view, publication, recusals, voting
 from judging.services.awards import list_awards_with_counts
 from judging.services.errors import ServiceError
 
@@ -147,7 +147,7 @@ def get_my_evaluation(award_slug: str, nominee_slug: str):
     """The logged-in juror's own evaluation of the nominee (version 0 if never saved)."""
     award = _award(award_slug)
     nominee = _nominee(award, nominee_slug)
-    return evaluations.my_evaluation(award, nominee, juror=current_user).as_dict()
+    return juror_view.my_evaluation(award, nominee, juror=current_user).as_dict()
 
 
 @blueprint.put("/awards/<award_slug>/nominees/<nominee_slug>/my-evaluation")
@@ -182,7 +182,7 @@ def declare_recusal(data: dict, award_slug: str, nominee_slug: str):
     """Declare a conflict of interest: the juror will not score this nominee."""
     award = _award(award_slug)
     nominee = _nominee(award, nominee_slug)
-    recusal = evaluations.declare_recusal(award, nominee, juror=current_user, **data)
+    recusal = recusals.declare_recusal(award, nominee, juror=current_user, **data)
     db.session.commit()
     return {"nominee": nominee.slug, "reason": recusal.reason, "declared_at": recusal.declared_at}
 

@@ -1,12 +1,15 @@
-"""A juror's evaluations: drafts, submissions, conflicts of interest, progress.
+"""Saving a juror's evaluation: drafts and submissions, and the rules every save is held to.
 
 Every rule is checked here, whatever the client sent: only the award's jurors, only while it is
 in scoring and inside its window, never on a recused nominee, integers inside each criterion's
 scale, and never a silent overwrite of a newer version.
+
+The refusals (EvaluationError and its kinds) and the guards shared by the juror's other use
+cases live here too: declaring a conflict of interest is in `services/recusals.py`, what a
+juror reads of their own work (their awards, progress, history) in `services/juror_view.py`.
 """
 
-import hashlib
-import json
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,18 +21,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from judging.extensions import db
 from judging.models import (
     Assignment,
-    AuditEvent,
     Award,
     Criterion,
     Evaluation,
-    JuryMember,
     Nominee,
     Recusal,
     Score,
     User,
     utcnow,
 )
-from judging.scoring import ranking
 from judging.services import queries
 from judging.services.audit import record_event
 from judging.services.errors import ServiceError
@@ -129,21 +129,12 @@ def is_assigned(award: Award, nominee: Nominee, juror: User) -> bool:
     )
 
 
-def juror_nominees(award: Award, juror: User) -> list[Nominee]:
-    """The nominees this juror is to judge: not withdrawn, and assigned if the award assigns."""
-    query = select(Nominee).where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
-    if award.assignment_mode == "assigned":
-        query = query.join(Assignment, Assignment.nominee_id == Nominee.id).where(
-            Assignment.juror_id == juror.id
-        )
-    return list(db.session.scalars(query.order_by(Nominee.position)))
-
-
 def active_recusal(nominee: Nominee, juror: User) -> Recusal | None:
     return db.session.scalar(queries.active_recusal(nominee, juror))
 
 
-def _evaluation(award: Award, nominee: Nominee, juror: User) -> Evaluation | None:
+def evaluation_of(award: Award, nominee: Nominee, juror: User) -> Evaluation | None:
+    """The juror's stored evaluation of the nominee, if they ever saved one."""
     return db.session.scalar(
         select(Evaluation).where(
             Evaluation.award_id == award.id,
@@ -153,7 +144,8 @@ def _evaluation(award: Award, nominee: Nominee, juror: User) -> Evaluation | Non
     )
 
 
-def _state(evaluation: Evaluation | None) -> EvaluationState:
+def state_of(evaluation: Evaluation | None) -> EvaluationState:
+    """What the juror sees of a stored evaluation (empty, version 0, for None)."""
     if evaluation is None:
         return EvaluationState()
     by_id = {s.criterion_id: s for s in evaluation.scores}
@@ -171,12 +163,6 @@ def _state(evaluation: Evaluation | None) -> EvaluationState:
         updated_at=evaluation.updated_at,
         version=evaluation.version,
     )
-
-
-def my_evaluation(award: Award, nominee: Nominee, *, juror: User) -> EvaluationState:
-    """The juror's own evaluation of the nominee (empty, version 0, if never saved)."""
-    require_juror(award, juror)
-    return _state(_evaluation(award, nominee, juror))
 
 
 def _check_input(
@@ -252,7 +238,7 @@ def save_evaluation(
     _check_input(award, criteria, scores, criterion_comments, comment, submitted)
 
     evaluation = _claim(award, nominee, juror, version)
-    before = _state(evaluation) if evaluation.version > 1 or evaluation.scores else None
+    before = state_of(evaluation) if evaluation.version > 1 or evaluation.scores else None
     now = utcnow()
     if submitted and evaluation.submitted_at is None:
         evaluation.submitted_at = now
@@ -263,7 +249,7 @@ def save_evaluation(
     _replace_scores(evaluation, criteria, scores, criterion_comments)
     db.session.flush()
     db.session.expire(evaluation, ["scores"])
-    after = _state(evaluation)
+    after = state_of(evaluation)
     if before is None or _content(before) != _content(after):
         record_event(
             "evaluation.submitted"
@@ -307,9 +293,9 @@ def _claim(award: Award, nominee: Nominee, juror: User, version: int) -> Evaluat
             .on_conflict_do_nothing(index_elements=["award_id", "nominee_id", "juror_id"])
             .returning(Evaluation.id)
         )
-        evaluation = _evaluation(award, nominee, juror)
+        evaluation = evaluation_of(award, nominee, juror)
         if created is None:
-            raise StaleVersion(_state(evaluation))
+            raise StaleVersion(state_of(evaluation))
         assert evaluation is not None  # just inserted
         return evaluation
     claimed = cast(
@@ -326,11 +312,11 @@ def _claim(award: Award, nominee: Nominee, juror: User, version: int) -> Evaluat
             .execution_options(synchronize_session=False)
         ),
     ).rowcount
-    evaluation = _evaluation(award, nominee, juror)
+    evaluation = evaluation_of(award, nominee, juror)
     if evaluation is not None:
         db.session.refresh(evaluation)
     if claimed != 1:
-        raise StaleVersion(_state(evaluation))
+        raise StaleVersion(state_of(evaluation))
     assert evaluation is not None  # the UPDATE just claimed its row
     return evaluation
 
@@ -368,183 +354,21 @@ def _replace_scores(
             score.comment = criterion_comments.get(slug, "")
 
 
-def declare_recusal(award: Award, nominee: Nominee, *, juror: User, reason: str) -> Recusal:
-    """The juror will not judge this nominee; their scores for it leave every aggregate."""
-    require_juror(award, juror)
-    reason = reason.strip()
-    if not reason:
-        raise EvaluationError("Say briefly why, for the record.", errors={"reason": ["Required."]})
-    if len(reason) > 2000:
-        raise EvaluationError(
-            "Keep the reason under 2,000 characters.",
-            errors={"reason": ["At most 2000 characters."]},
-        )
-    if award.status not in ("draft", "scoring"):
-        raise ScoringClosed("Scoring has closed; ask the administrator to record the conflict.")
-    recusal = db.session.scalar(
-        select(Recusal).where(Recusal.nominee_id == nominee.id, Recusal.juror_id == juror.id)
-    )
-    if recusal is None:
-        recusal = Recusal(nominee_id=nominee.id, juror_id=juror.id, reason=reason)
-        db.session.add(recusal)
-    elif recusal.lifted_at is None:
-        raise EvaluationError("You have already declared a conflict with this nominee.")
-    else:
-        recusal.reason, recusal.declared_at = reason, utcnow()
-        recusal.lifted_at = recusal.lifted_by_id = None
-        recusal.lifted_reason = ""
-    db.session.flush()
-    record_event(
-        "recusal.declared",
-        f"recusal:{recusal.id}",
-        {"award": award.slug, "nominee": nominee.slug, "juror": juror.id, "reason": reason},
-        actor=juror,
-    )
-    return recusal
+# Moved to recusals.py and juror_view.py; the juror's and the administrator's pages
+# (jury/views.py, admin/views.py) still reach them as `evaluations.<name>` until their next
+# change names the new modules. Delete this then.
+_MOVED = {
+    "declare_recusal": "recusals",
+    "lift_recusal": "recusals",
+    "my_evaluation": "juror_view",
+    "progress": "juror_view",
+    "jurors_awards": "juror_view",
+    "fellow_totals": "juror_view",
+    "history": "juror_view",
+}
 
 
-def lift_recusal(recusal: Recusal, *, reason: str, actor: User) -> None:
-    """An administrator decides the conflict does not stand; the juror may score again."""
-    reason = reason.strip()
-    if not reason:
-        raise EvaluationError("Give the reason for lifting it.", errors={"reason": ["Required."]})
-    if recusal.lifted_at is not None:
-        raise EvaluationError("This conflict of interest was already lifted.")
-    if recusal.nominee.award.status == "published":
-        raise ScoringClosed("The results are published; the conflicts of interest stand.")
-    recusal.lifted_at, recusal.lifted_by_id, recusal.lifted_reason = utcnow(), actor.id, reason
-    record_event(
-        "recusal.lifted",
-        f"recusal:{recusal.id}",
-        {"nominee": recusal.nominee.slug, "juror": recusal.juror_id, "reason": reason},
-        actor=actor,
-    )
-
-
-@dataclass
-class NomineeRow:
-    nominee: Nominee
-    status: str  # "not started", "draft", "submitted", "conflict"
-    updated_at: datetime | None = None
-
-
-@dataclass
-class Progress:
-    submitted: int
-    scoreable: int
-    rows: list[NomineeRow]
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.submitted / self.scoreable) if self.scoreable else 100
-
-
-def shuffled_for(juror: User, nominees: list[Nominee]) -> list[Nominee]:
-    """The nominees in an order of this juror's own: stable for them, different for others,
-    so that no nominee is always read first (or last, by a tired jury)."""
-
-    def key(nominee: Nominee) -> str:
-        return hashlib.sha256(f"{juror.id}:{nominee.award_id}:{nominee.id}".encode()).hexdigest()
-
-    return sorted(nominees, key=key)
-
-
-def progress(award: Award, *, juror: User) -> Progress:
-    """The juror's nominees in their own order, each with its status (three queries)."""
-    evaluations = {
-        e.nominee_id: e
-        for e in db.session.scalars(
-            select(Evaluation).where(
-                Evaluation.award_id == award.id, Evaluation.juror_id == juror.id
-            )
-        )
-    }
-    recused = set(
-        db.session.scalars(
-            queries.active_recusals(award)
-            .with_only_columns(Recusal.nominee_id)
-            .where(Recusal.juror_id == juror.id)
-        )
-    )
-    rows = []
-    for nominee in shuffled_for(juror, juror_nominees(award, juror)):
-        evaluation = evaluations.get(nominee.id)
-        if nominee.id in recused:
-            status = "conflict"
-        elif evaluation is None:
-            status = "not started"
-        else:
-            status = "submitted" if evaluation.submitted_at else "draft"
-        rows.append(NomineeRow(nominee, status, evaluation.updated_at if evaluation else None))
-    scoreable = [r for r in rows if r.status != "conflict"]
-    return Progress(
-        submitted=sum(r.status == "submitted" for r in scoreable),
-        scoreable=len(scoreable),
-        rows=rows,
-    )
-
-
-def jurors_awards(juror: User) -> list[Award]:
-    return list(
-        db.session.scalars(
-            select(Award)
-            .join(JuryMember, JuryMember.award_id == Award.id)
-            .where(JuryMember.user_id == juror.id, Award.archived_at.is_(None))
-            .order_by(Award.title)
-        )
-    )
-
-
-def fellow_totals(award: Award, nominee: Nominee, *, juror: User) -> list[float] | None:
-    """Other jurors' submitted totals for the nominee (0-100, without names), for an award that
-    is not blind, once this juror has submitted their own; None when they may not see them."""
-    if award.blind:
-        return None
-    own = _evaluation(award, nominee, juror)
-    if own is None or own.submitted_at is None:
-        return None
-    criteria = [
-        ranking.Criterion(c.slug, c.weight, c.scale_min, c.scale_max) for c in award.criteria
-    ]
-    slugs = {c.id: c.slug for c in award.criteria}
-    scores: dict[int, dict[str, int]] = {}
-    for juror_id, criterion_id, value in db.session.execute(
-        select(Evaluation.juror_id, Score.criterion_id, Score.value)
-        .join(Score, Score.evaluation_id == Evaluation.id)
-        .where(
-            Evaluation.award_id == award.id,
-            Evaluation.nominee_id == nominee.id,
-            Evaluation.juror_id != juror.id,
-            Evaluation.submitted_at.is_not(None),
-            Score.value.is_not(None),
-        )
-    ):
-        assert value is not None  # the query keeps given scores only
-        scores.setdefault(juror_id, {})[slugs[criterion_id]] = value
-    totals = (ranking.juror_total(criteria, s) for s in scores.values())
-    return sorted((t for t in totals if t is not None), reverse=True)
-
-
-def history(award: Award, nominee: Nominee, *, juror: User) -> list[dict]:
-    """The juror's own saves of this evaluation, newest first: when, version, and content."""
-    evaluation = _evaluation(award, nominee, juror)
-    if evaluation is None:
-        return []
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.subject == f"evaluation:{evaluation.id}", AuditEvent.actor_id == juror.id)
-        .order_by(AuditEvent.id.desc())
-    )
-    out = []
-    for event in events:
-        payload = json.loads(event.payload)
-        out.append(
-            {
-                "at": event.at,
-                "action": event.action,
-                "version": payload.get("version"),
-                "after": payload.get("after") or {},
-                "before": payload.get("before"),
-            }
-        )
-    return out
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        return getattr(importlib.import_module(f"judging.services.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
