@@ -2,6 +2,7 @@
 interest, and reminders to the jurors who have not finished."""
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -81,6 +82,23 @@ class AwardProgress:
 def award_progress(award: Award) -> AwardProgress:
     """Every juror's and every nominee's counts, assignments and withdrawals respected, in five
     queries whatever the size of the jury."""
+    return count_progress(_load(award))
+
+
+@dataclass
+class ProgressFacts:
+    """What the counts are made from, as loaded: plain data, so counting needs no database."""
+
+    nominees: list[Nominee]  # in the running (not withdrawn), in the award's order
+    jurors: list[User]
+    every_juror_all: bool  # every juror judges every nominee (no assignments)
+    assigned: set[tuple[int, int]]  # (juror id, nominee id)
+    recused: set[tuple[int, int]]  # active conflicts of interest
+    evaluations: dict[tuple[int, int], str]  # "submitted" or "draft"
+    last_activity: dict[int, datetime]  # juror id: their latest save
+
+
+def _load(award: Award) -> ProgressFacts:
     nominees = list(
         db.session.scalars(
             select(Nominee)
@@ -114,66 +132,78 @@ def award_progress(award: Award) -> AwardProgress:
         evaluations[juror_id, nominee_id] = "submitted" if submitted_at else "draft"
         if juror_id not in last_activity or updated_at > last_activity[juror_id]:
             last_activity[juror_id] = updated_at
-
     every_juror_all = award.assignment_mode != "assigned"
-    nominee_ids = {n.id for n in nominees}
-    juror_ids = {j.id for j in jurors}
+    return ProgressFacts(
+        nominees, jurors, every_juror_all, assigned, recused, evaluations, last_activity
+    )
 
-    def judged(pairs) -> list[tuple[int, int]]:
-        """The (juror, nominee) pairs among `pairs` that count: a juror of the award judging
-        a nominee in the running."""
-        return [
-            (j, n)
-            for j, n in pairs
-            if j in juror_ids and n in nominee_ids and (every_juror_all or (j, n) in assigned)
-        ]
 
+def count_progress(facts: ProgressFacts) -> AwardProgress:
+    """The counts of `award_progress`, from the loaded facts alone."""
     # Counted from the assignments, conflicts and evaluations that exist, not by visiting every
     # (juror, nominee) pair: 300 jurors x 5,000 nominees took seconds (bench/README.md).
+    judged = _judged_pairs(facts)
     theirs_by_juror: Counter[int] = Counter()
     theirs_by_nominee: Counter[int] = Counter()
-    if not every_juror_all:
-        for j, n in judged(assigned):
+    if not facts.every_juror_all:
+        for j, n in judged(facts.assigned):
             theirs_by_juror[j] += 1
             theirs_by_nominee[n] += 1
     recused_by_juror: Counter[int] = Counter()
     recused_by_nominee: Counter[int] = Counter()
-    for j, n in judged(recused):
+    for j, n in judged(facts.recused):
         recused_by_juror[j] += 1
         recused_by_nominee[n] += 1
     by_juror: Counter[tuple[int, str]] = Counter()
     by_nominee: Counter[tuple[int, str]] = Counter()
-    for j, n in judged(evaluations):
-        if (j, n) not in recused:
-            by_juror[j, evaluations[j, n]] += 1
-            by_nominee[n, evaluations[j, n]] += 1
+    for j, n in judged(facts.evaluations):
+        if (j, n) not in facts.recused:
+            by_juror[j, facts.evaluations[j, n]] += 1
+            by_nominee[n, facts.evaluations[j, n]] += 1
 
-    juror_rows = []
-    for juror in jurors:
-        theirs = len(nominees) if every_juror_all else theirs_by_juror[juror.id]
-        juror_rows.append(
-            JurorProgress(
-                juror,
-                submitted=by_juror[juror.id, "submitted"],
-                drafts=by_juror[juror.id, "draft"],
-                recused=recused_by_juror[juror.id],
-                scoreable=theirs - recused_by_juror[juror.id],
-                last_activity=last_activity.get(juror.id),
-            )
+    juror_rows = [
+        JurorProgress(
+            juror,
+            submitted=by_juror[juror.id, "submitted"],
+            drafts=by_juror[juror.id, "draft"],
+            recused=recused_by_juror[juror.id],
+            scoreable=(len(facts.nominees) if facts.every_juror_all else theirs_by_juror[juror.id])
+            - recused_by_juror[juror.id],
+            last_activity=facts.last_activity.get(juror.id),
         )
-    nominee_rows = []
-    for nominee in nominees:
-        theirs = len(jurors) if every_juror_all else theirs_by_nominee[nominee.id]
-        nominee_rows.append(
-            NomineeProgress(
-                nominee,
-                jurors=theirs,
-                recused=recused_by_nominee[nominee.id],
-                submitted=by_nominee[nominee.id, "submitted"],
-                drafts=by_nominee[nominee.id, "draft"],
-            )
+        for juror in facts.jurors
+    ]
+    nominee_rows = [
+        NomineeProgress(
+            nominee,
+            jurors=len(facts.jurors) if facts.every_juror_all else theirs_by_nominee[nominee.id],
+            recused=recused_by_nominee[nominee.id],
+            submitted=by_nominee[nominee.id, "submitted"],
+            drafts=by_nominee[nominee.id, "draft"],
         )
-    return AwardProgress(juror_rows, nominee_rows, assigned, recused, evaluations)
+        for nominee in facts.nominees
+    ]
+    return AwardProgress(juror_rows, nominee_rows, facts.assigned, facts.recused, facts.evaluations)
+
+
+def _judged_pairs(
+    facts: ProgressFacts,
+) -> Callable[[Iterable[tuple[int, int]]], list[tuple[int, int]]]:
+    """A filter keeping the (juror, nominee) pairs that count: a juror of the award judging a
+    nominee in the running (and assigned to it, when the award assigns)."""
+    nominee_ids = {n.id for n in facts.nominees}
+    juror_ids = {j.id for j in facts.jurors}
+
+    def judged(pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        return [
+            (j, n)
+            for j, n in pairs
+            if j in juror_ids
+            and n in nominee_ids
+            and (facts.every_juror_all or (j, n) in facts.assigned)
+        ]
+
+    return judged
 
 
 def jury_progress(award: Award) -> list[JurorProgress]:
