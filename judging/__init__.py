@@ -26,6 +26,18 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         static_folder=str(PROJECT_ROOT / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure(app, test_config)
+    # First: its request hooks then see every request, even one a later hook refuses.
+    observability.register(app)
+    # Before the CSRF check, which is the first to read a form.
+    inputs.register_body_limits(app)
+    _bind_extensions(app)
+    _register_parts(app)
+    return app
+
+
+def _configure(app: Flask, test_config: dict | None) -> None:
+    """The defaults, then the environment's settings (or `test_config`), then what follows."""
     app.config.from_mapping(config.DEFAULTS)
     if test_config is None:
         overrides = config.from_environment(app.instance_path)
@@ -39,11 +51,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.extensions["passwords"] = Passwords(app.config)
-    # First: its request hooks then see every request, even one a later hook refuses.
-    observability.register(app)
-    # Before the CSRF check, which is the first to read a form.
-    inputs.register_body_limits(app)
 
+
+def _bind_extensions(app: Flask) -> None:
     # Bound by module attribute: the name `api` is also this package's api/ sub-package.
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -56,6 +66,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     extensions.consult_limiter_only_where_limited(app)
     extensions.api.init_app(app)
 
+
+def _register_parts(app: Flask) -> None:
+    """The blueprints, error pages, template filters, security headers and CLI commands."""
     from judging import cli, errors, filters, ops, security
     from judging.admin import blueprint as admin_blueprint
     from judging.api import blueprint as api_blueprint
@@ -75,4 +88,3 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     filters.register(app)
     security.register(app)
     cli.register(app)
-    return app

@@ -11,7 +11,17 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, exists, select
 
 from judging.extensions import db
-from judging.models import Award, Evaluation, JuryMember, Nominee, Recusal, Score, User, utcnow
+from judging.models import (
+    Award,
+    Criterion,
+    Evaluation,
+    JuryMember,
+    Nominee,
+    Recusal,
+    Score,
+    User,
+    utcnow,
+)
 from judging.services.audit import record_event
 from judging.services.errors import ServiceError
 
@@ -29,20 +39,7 @@ def _demo_jurors() -> list[User]:
 
 def add_demo_data(award: Award, *, seed: int = 2026) -> int:
     """Fill the award with demo evaluations; return how many. Refuses real or published data."""
-    if award.status == "published":
-        raise DemoError("This award's results are published; demo data would falsify them.")
-    real = db.session.scalar(
-        select(
-            exists().where(
-                Evaluation.award_id == award.id,
-                Evaluation.juror_id.not_in(
-                    select(User.id).where(User.email.like(f"%@{DEMO_DOMAIN}"))
-                ),
-            )
-        )
-    )
-    if real:
-        raise DemoError("This award has real evaluations; demo data is only for empty awards.")
+    _refuse_real_data(award)
     remove_demo_data(award, audit=False)
     rnd = random.Random(seed)
     nominees = list(award.nominees)
@@ -56,19 +53,7 @@ def add_demo_data(award: Award, *, seed: int = 2026) -> int:
         quality[nominees[1].id] = 8.15
     # Each juror's habit: one harsh, one lenient, the rest a little either way.
     bias = [-2.3, 2.0] + [rnd.gauss(0, 0.6) for _ in range(DEMO_JURORS - 2)]
-    jurors = []
-    for i in range(DEMO_JURORS):
-        juror = User(
-            email=f"demo-juror-{i + 1:02}@{DEMO_DOMAIN}",
-            name=f"Demo juror {i + 1:02}"
-            + (" (harsh)" if i == 0 else " (lenient)" if i == 1 else ""),
-            role="juror",
-            active=False,
-        )
-        db.session.add(juror)
-        jurors.append(juror)
-    db.session.flush()
-    db.session.add_all(JuryMember(award_id=award.id, user_id=j.id) for j in jurors)
+    jurors = _demo_jury(award)
     recused = (jurors[4].id, nominees[min(2, len(nominees) - 1)].id)
     db.session.add(
         Recusal(
@@ -89,21 +74,63 @@ def add_demo_data(award: Award, *, seed: int = 2026) -> int:
                 submitted_at=now,
                 comment="Demo evaluation.",
             )
-            for criterion in criteria:
-                span = criterion.scale_max - criterion.scale_min
-                centre = criterion.scale_min + span * (quality[nominee.id] + bias[j] - 1) / 9
-                value = round(rnd.gauss(centre, span / 12))
-                evaluation.scores.append(
-                    Score(
-                        criterion_id=criterion.id,
-                        value=min(criterion.scale_max, max(criterion.scale_min, value)),
-                    )
-                )
+            evaluation.scores = _demo_scores(criteria, quality[nominee.id] + bias[j], rnd)
             db.session.add(evaluation)
             count += 1
     db.session.flush()
     record_event("demo.added", f"award:{award.slug}", {"evaluations": count}, actor=None)
     return count
+
+
+def _refuse_real_data(award: Award) -> None:
+    if award.status == "published":
+        raise DemoError("This award's results are published; demo data would falsify them.")
+    real = db.session.scalar(
+        select(
+            exists().where(
+                Evaluation.award_id == award.id,
+                Evaluation.juror_id.not_in(
+                    select(User.id).where(User.email.like(f"%@{DEMO_DOMAIN}"))
+                ),
+            )
+        )
+    )
+    if real:
+        raise DemoError("This award has real evaluations; demo data is only for empty awards.")
+
+
+def _demo_jury(award: Award) -> list[User]:
+    """DEMO_JURORS new demo jurors (inactive: they cannot log in), on the award's jury."""
+    jurors = []
+    for i in range(DEMO_JURORS):
+        juror = User(
+            email=f"demo-juror-{i + 1:02}@{DEMO_DOMAIN}",
+            name=f"Demo juror {i + 1:02}"
+            + (" (harsh)" if i == 0 else " (lenient)" if i == 1 else ""),
+            role="juror",
+            active=False,
+        )
+        db.session.add(juror)
+        jurors.append(juror)
+    db.session.flush()
+    db.session.add_all(JuryMember(award_id=award.id, user_id=j.id) for j in jurors)
+    return jurors
+
+
+def _demo_scores(criteria: list[Criterion], quality: float, rnd: random.Random) -> list[Score]:
+    """A score per criterion around `quality` (on a 1-10 footing), kept inside its scale."""
+    scores = []
+    for criterion in criteria:
+        span = criterion.scale_max - criterion.scale_min
+        centre = criterion.scale_min + span * (quality - 1) / 9
+        value = round(rnd.gauss(centre, span / 12))
+        scores.append(
+            Score(
+                criterion_id=criterion.id,
+                value=min(criterion.scale_max, max(criterion.scale_min, value)),
+            )
+        )
+    return scores
 
 
 def remove_demo_data(award: Award, *, audit: bool = True) -> int:

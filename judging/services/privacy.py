@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from judging.extensions import db
 from judging.models import (
@@ -54,16 +65,51 @@ def my_data(user: User) -> dict:
     Never a hash or a secret (password, second factor, links), and nobody else's data: other
     jurors' work and the administrators who acted on theirs are not named.
     """
+    awards = {a.id: a.slug for a in db.session.scalars(select(Award))}
+    return {
+        "exported_at": _iso(utcnow()),
+        "profile": _profile(user),
+        "jury_memberships": _jury_memberships(user),
+        "evaluations": _evaluations(user, awards),
+        "recusals": _recusals(user, awards),
+        "casting_decisions": _casting_decisions(user, awards),
+        # Every save of an evaluation is an event: these are the evaluations' versions too.
+        "audit_events": _audit_events(user),
+    }
+
+
+def _profile(user: User) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "status": user.status,
+        "created_at": _iso(user.created_at),
+        "last_login_at": _iso(user.last_login_at),
+        "password_changed_at": _iso(user.password_changed_at),
+        "two_factor": user.has_two_factor,
+    }
+
+
+def _jury_memberships(user: User) -> list[dict]:
     memberships = db.session.execute(
         select(Award.slug, Award.title, JuryMember.added_at)
         .join(JuryMember, JuryMember.award_id == Award.id)
         .where(JuryMember.user_id == user.id)
         .order_by(Award.slug)
     ).all()
+    return [
+        {"award": slug, "title": title, "added_at": _iso(added)}
+        for slug, title, added in memberships
+    ]
+
+
+def _evaluations(user: User, awards: dict[int, str]) -> list[dict]:
+    """The user's evaluations, each with its scores and comments (`awards`: id to slug)."""
     evaluations = db.session.scalars(
         select(Evaluation).where(Evaluation.juror_id == user.id).order_by(Evaluation.id)
     ).all()
-    awards = {a.id: a.slug for a in db.session.scalars(select(Award))}
     scores = db.session.execute(
         select(Score.evaluation_id, Criterion.slug, Criterion.name, Score.value, Score.comment)
         .join(Criterion, Criterion.id == Score.criterion_id)
@@ -76,84 +122,74 @@ def my_data(user: User) -> dict:
         by_evaluation.setdefault(evaluation_id, []).append(
             {"criterion": slug, "criterion_name": name, "value": value, "comment": comment}
         )
+    return [
+        {
+            "award": awards[e.award_id],
+            "nominee": e.nominee.slug,
+            "nominee_title": e.nominee.title,
+            "comment": e.comment,
+            "submitted_at": _iso(e.submitted_at),
+            "version": e.version,
+            "created_at": _iso(e.created_at),
+            "updated_at": _iso(e.updated_at),
+            "scores": by_evaluation.get(e.id, []),
+        }
+        for e in evaluations
+    ]
+
+
+def _recusals(user: User, awards: dict[int, str]) -> list[dict]:
     recusals = db.session.execute(
         select(Recusal, Nominee.slug, Nominee.award_id)
         .join(Nominee, Nominee.id == Recusal.nominee_id)
         .where(Recusal.juror_id == user.id)
         .order_by(Recusal.id)
     ).all()
+    return [
+        {
+            "award": awards[award_id],
+            "nominee": nominee,
+            "reason": r.reason,
+            "declared_at": _iso(r.declared_at),
+            "lifted_at": _iso(r.lifted_at),
+            "lifted_reason": r.lifted_reason,
+        }
+        for r, nominee, award_id in recusals
+    ]
+
+
+def _casting_decisions(user: User, awards: dict[int, str]) -> list[dict]:
     decisions = db.session.scalars(
         select(CastingDecision)
         .where(CastingDecision.decided_by_id == user.id)
         .order_by(CastingDecision.id)
     ).all()
+    return [
+        {
+            "award": awards[d.award_id],
+            "method": d.method,
+            "order": json.loads(d.nominee_order),
+            "reason": d.reason,
+            "decided_at": _iso(d.decided_at),
+        }
+        for d in decisions
+    ]
+
+
+def _audit_events(user: User) -> list[dict]:
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id)
     ).all()
-    return {
-        "exported_at": _iso(utcnow()),
-        "profile": {
-            "id": user.id,
-            "email": user.email,
-            "name": user.name,
-            "role": user.role,
-            "status": user.status,
-            "created_at": _iso(user.created_at),
-            "last_login_at": _iso(user.last_login_at),
-            "password_changed_at": _iso(user.password_changed_at),
-            "two_factor": user.has_two_factor,
-        },
-        "jury_memberships": [
-            {"award": slug, "title": title, "added_at": _iso(added)}
-            for slug, title, added in memberships
-        ],
-        "evaluations": [
-            {
-                "award": awards[e.award_id],
-                "nominee": e.nominee.slug,
-                "nominee_title": e.nominee.title,
-                "comment": e.comment,
-                "submitted_at": _iso(e.submitted_at),
-                "version": e.version,
-                "created_at": _iso(e.created_at),
-                "updated_at": _iso(e.updated_at),
-                "scores": by_evaluation.get(e.id, []),
-            }
-            for e in evaluations
-        ],
-        "recusals": [
-            {
-                "award": awards[award_id],
-                "nominee": nominee,
-                "reason": r.reason,
-                "declared_at": _iso(r.declared_at),
-                "lifted_at": _iso(r.lifted_at),
-                "lifted_reason": r.lifted_reason,
-            }
-            for r, nominee, award_id in recusals
-        ],
-        "casting_decisions": [
-            {
-                "award": awards[d.award_id],
-                "method": d.method,
-                "order": json.loads(d.nominee_order),
-                "reason": d.reason,
-                "decided_at": _iso(d.decided_at),
-            }
-            for d in decisions
-        ],
-        # Every save of an evaluation is an event: these are the evaluations' versions too.
-        "audit_events": [
-            {
-                "id": e.id,
-                "at": _iso(e.at),
-                "action": e.action,
-                "subject": e.subject,
-                "payload": json.loads(e.payload),
-            }
-            for e in events
-        ],
-    }
+    return [
+        {
+            "id": e.id,
+            "at": _iso(e.at),
+            "action": e.action,
+            "subject": e.subject,
+            "payload": json.loads(e.payload),
+        }
+        for e in events
+    ]
 
 
 # --- Anonymising a juror -----------------------------------------------------------------------
@@ -247,64 +283,83 @@ def purge(config: dict, *, outbox: Path | None = None, dry_run: bool = False) ->
       recovery codes used that long ago, are deleted;
     - copies of sent mail in the local outbox older than RETENTION_DAYS_OUTBOX are deleted.
     """
+    due = _due(config, outbox)
+    result = _count(due)
+    if dry_run:
+        return result
+    _remove(due)
+    if result.total:
+        record_event("data.purged", "retention", result.counts, actor=None)
+    db.session.flush()
+    return result
+
+
+@dataclass
+class _Due:
+    """What is past its retention period: the rows, as conditions, and the outbox files."""
+
+    ballots: ColumnElement[bool]  # with network hashes, of awards published long enough ago
+    credentials: ColumnElement[bool]  # of those awards, not purged yet
+    used: ColumnElement[bool]  # a credential a ballot was cast with
+    tokens: ColumnElement[bool]
+    codes: ColumnElement[bool]
+    old_mail: list[Path]
+
+
+def _due(config: dict, outbox: Path | None) -> _Due:
     now = utcnow()
     published = _published_before(now - timedelta(days=config["RETENTION_DAYS_AFTER_PUBLICATION"]))
     token_cutoff = now - timedelta(days=config["RETENTION_DAYS_ACCOUNT_TOKENS"])
-
-    ballots = Ballot.award_id.in_(published) & or_(
-        Ballot.ip_hash != "", Ballot.user_agent_hash != ""
-    )
-    used = exists().where(Ballot.credential_id == VotingCredential.id)
-    credentials = VotingCredential.award_id.in_(
-        published
-    ) & ~VotingCredential.secret_hash.startswith(PURGED)
-    tokens = or_(AccountToken.expires_at < token_cutoff, AccountToken.used_at < token_cutoff)
-    codes = RecoveryCode.used_at < token_cutoff
     old_mail = []
     if outbox is not None and outbox.is_dir():
         limit = (now - timedelta(days=config["RETENTION_DAYS_OUTBOX"])).timestamp()
         old_mail = [p for p in sorted(outbox.glob("*.eml")) if p.stat().st_mtime < limit]
+    return _Due(
+        ballots=Ballot.award_id.in_(published)
+        & or_(Ballot.ip_hash != "", Ballot.user_agent_hash != ""),
+        credentials=VotingCredential.award_id.in_(published)
+        & ~VotingCredential.secret_hash.startswith(PURGED),
+        used=exists().where(Ballot.credential_id == VotingCredential.id),
+        tokens=or_(AccountToken.expires_at < token_cutoff, AccountToken.used_at < token_cutoff),
+        codes=RecoveryCode.used_at < token_cutoff,
+        old_mail=old_mail,
+    )
 
+
+def _count(due: _Due) -> Purge:
     def count(model, where) -> int:
         return db.session.execute(select(func.count()).select_from(model).where(where)).scalar_one()
 
-    result = Purge(
+    return Purge(
         {
-            "ballot network hashes": count(Ballot, ballots),
-            "used voting credentials": count(VotingCredential, credentials & used),
-            "unused voting credentials": count(VotingCredential, credentials & ~used),
-            "account links": count(AccountToken, tokens),
-            "used recovery codes": count(RecoveryCode, codes),
-            "outbox messages": len(old_mail),
+            "ballot network hashes": count(Ballot, due.ballots),
+            "used voting credentials": count(VotingCredential, due.credentials & due.used),
+            "unused voting credentials": count(VotingCredential, due.credentials & ~due.used),
+            "account links": count(AccountToken, due.tokens),
+            "used recovery codes": count(RecoveryCode, due.codes),
+            "outbox messages": len(due.old_mail),
         }
     )
-    if dry_run:
-        return result
+
+
+def _remove(due: _Due) -> None:
+    bulk = {"synchronize_session": False}
     db.session.execute(
-        update(Ballot).where(ballots).values(ip_hash="", user_agent_hash=""),
-        execution_options={"synchronize_session": False},
+        update(Ballot).where(due.ballots).values(ip_hash="", user_agent_hash=""),
+        execution_options=bulk,
     )
     # The row stays (its ballot points at it); the hash goes, replaced by a value unique per
     # award that no address or code can hash to.
     db.session.execute(
         update(VotingCredential)
-        .where(credentials & used)
+        .where(due.credentials & due.used)
         .values(secret_hash=literal(PURGED) + cast(VotingCredential.id, String)),
-        execution_options={"synchronize_session": False},
+        execution_options=bulk,
     )
     db.session.execute(
-        delete(VotingCredential).where(credentials & ~used),
-        execution_options={"synchronize_session": False},
+        delete(VotingCredential).where(due.credentials & ~due.used), execution_options=bulk
     )
-    db.session.execute(
-        delete(AccountToken).where(tokens), execution_options={"synchronize_session": False}
-    )
-    db.session.execute(
-        delete(RecoveryCode).where(codes), execution_options={"synchronize_session": False}
-    )
-    for path in old_mail:
+    db.session.execute(delete(AccountToken).where(due.tokens), execution_options=bulk)
+    db.session.execute(delete(RecoveryCode).where(due.codes), execution_options=bulk)
+    for path in due.old_mail:
         path.unlink(missing_ok=True)
-    if result.total:
-        record_event("data.purged", "retention", result.counts, actor=None)
-    db.session.flush()
-    return result

@@ -285,6 +285,32 @@ def verify(award: Award) -> Verification:
     intact = sha256(snapshot.document) == snapshot.digest
     differences = [] if intact else ["the stored snapshot no longer matches its own digest"]
 
+    published, sealed, unsealed = _seal(award, snapshot)
+    differences += unsealed
+    changed, notes = _scores_since_closing(award, published)
+    differences += changed
+
+    differences += [
+        f"{key} differs"
+        for key in sorted(set(stored) | set(fresh))
+        if stored.get(key) != fresh.get(key)
+    ]
+    return Verification(
+        ok=not differences and recomputed == snapshot.digest,
+        stored=snapshot.digest,
+        recomputed=recomputed,
+        differences=differences,
+        sealed=sealed,
+        notes=notes,
+    )
+
+
+def _seal(
+    award: Award, snapshot: ResultSnapshot
+) -> tuple[AuditEvent | None, str | None, list[str]]:
+    """The award.published event, the digest it sealed, and what is wrong with either (checks
+    1 and 2 of `verify`): the chain must hold and seal this snapshot's digest."""
+    differences = []
     chain = ledger_report()
     if not chain.ok:
         differences += [
@@ -300,32 +326,24 @@ def verify(award: Award) -> Verification:
             f"the snapshot's digest is not the one sealed in the audit chain at publication "
             f"(event {published.id}: sha256:{sealed}): the snapshot was replaced"
         )
-    notes = []
+    return published, sealed, differences
+
+
+def _scores_since_closing(
+    award: Award, published: AuditEvent | None
+) -> tuple[list[str], list[str]]:
+    """Check 3 of `verify`: the differences, and the notes, from comparing today's scores
+    with the digest recorded when scoring (last) closed before publication."""
     closed = _last_event("award.close_scoring", award, published.id if published else None)
     at_close = json.loads(closed.payload).get("scores_digest") if closed else None
     if closed is None or at_close is None:
-        notes.append("no digest of the scores was recorded when scoring closed; not compared")
-    elif at_close != scores_digest(award):
-        differences.append(
+        return [], ["no digest of the scores was recorded when scoring closed; not compared"]
+    if at_close != scores_digest(award):
+        return [
             f"the scores are not those recorded when scoring closed (event {closed.id}): "
             "a score or an evaluation was changed, added or removed since"
-        )
-    else:
-        notes.append(f"the scores match the digest recorded at closing (event {closed.id})")
-
-    differences += [
-        f"{key} differs"
-        for key in sorted(set(stored) | set(fresh))
-        if stored.get(key) != fresh.get(key)
-    ]
-    return Verification(
-        ok=not differences and recomputed == snapshot.digest,
-        stored=snapshot.digest,
-        recomputed=recomputed,
-        differences=differences,
-        sealed=sealed,
-        notes=notes,
-    )
+        ], []
+    return [], [f"the scores match the digest recorded at closing (event {closed.id})"]
 
 
 def visible_results(award: Award, *, viewer) -> tuple[dict, bool] | None:
