@@ -1,0 +1,24 @@
+"""flask commands: seed, users, award, votes, results, audit, remind, purge, demo, backup,
+restore. Each calls the same services as the pages.
+
+A module per area: `accounts` (users), `awards` (seed, award, remind, demo), `votes`,
+`results`, `data` (audit, purge, backup, restore); `refusals` holds what they share.
+"""
+
+from flask import Flask
+
+from judging.cli import accounts, awards, data, results, votes
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(data.backup_command)
+    app.cli.add_command(data.restore_command)
+    app.cli.add_command(awards.seed_command)
+    app.cli.add_command(accounts.users)
+    app.cli.add_command(awards.award)
+    app.cli.add_command(votes.votes)
+    app.cli.add_command(results.results_command)
+    app.cli.add_command(awards.demo_command)
+    app.cli.add_command(data.audit)
+    app.cli.add_command(awards.remind_command)
+    app.cli.add_command(data.purge_command)
