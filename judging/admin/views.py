@@ -17,7 +17,7 @@ from judging.forms import EmptyForm, render_form
 from judging.lookups import award_or_404
 from judging.models import Award, Nominee, Recusal
 from judging.outcome import commit_or_explain
-from judging.services import backup, evaluations, queries
+from judging.services import backup, queries, recusals
 from judging.services import settings as app_settings
 from judging.services.awards import list_awards_with_counts, transition
 from judging.services.notifications import notify_jury
@@ -188,7 +188,7 @@ def lift_recusal(slug: str, recusal_id: int):
         with commit_or_explain(
             "The conflict of interest is lifted; the juror can score the nominee."
         ):
-            evaluations.lift_recusal(recusal, reason=form.reason.data, actor=current_user)
+            recusals.lift_recusal(recusal, reason=form.reason.data, actor=current_user)
     return redirect(url_for("admin.award", slug=slug))
 
 

@@ -8,7 +8,7 @@ from judging.jury.forms import EvaluationForm, RecusalForm, read_scores
 from judging.lookups import award_or_404, nominee_or_404
 from judging.models import Award, Nominee, utcnow
 from judging.outcome import commit_or_explain
-from judging.services import evaluations
+from judging.services import evaluations, juror_view, recusals
 from judging.services.errors import ServiceError
 from judging.services.evaluations import EvaluationError, EvaluationState, StaleVersion
 
@@ -17,8 +17,8 @@ from judging.services.evaluations import EvaluationError, EvaluationState, Stale
 def dashboard():
     """The awards this juror judges, each with progress and the nominees in the juror's order."""
     awards = [
-        (award, evaluations.progress(award, juror=current_user))
-        for award in evaluations.jurors_awards(current_user)
+        (award, juror_view.progress(award, juror=current_user))
+        for award in juror_view.jurors_awards(current_user)
     ]
     open_awards = [(a, p) for a, p in awards if evaluations.scoring_is_open(a)]
     return render_template(
@@ -53,7 +53,7 @@ def _page(
     recusal_form=None,
     recusal_open=False,
 ):
-    progress = evaluations.progress(award, juror=current_user)
+    progress = juror_view.progress(award, juror=current_user)
     order = [row.nominee.slug for row in progress.rows]
     # A withdrawn nominee is not in the juror's list: its page says so, with no neighbours.
     here = order.index(nominee.slug) if nominee.slug in order else None
@@ -69,7 +69,7 @@ def _page(
         recusal_form=recusal_form or RecusalForm(formdata=None),
         recusal_open=recusal_open,
         recusal=evaluations.active_recusal(nominee, current_user),
-        fellow_totals=evaluations.fellow_totals(award, nominee, juror=current_user),
+        fellow_totals=juror_view.fellow_totals(award, nominee, juror=current_user),
         errors=errors or {},
         conflict=conflict,
         open=evaluations.scoring_is_open(award),
@@ -87,7 +87,7 @@ def evaluate(slug: str, nominee_slug: str):
     award, nominee = _award_and_nominee(slug, nominee_slug)
     if not evaluations.is_assigned(award, nominee, current_user):
         abort(403, "This nominee is not assigned to you.")
-    return _page(award, nominee, evaluations.my_evaluation(award, nominee, juror=current_user))
+    return _page(award, nominee, juror_view.my_evaluation(award, nominee, juror=current_user))
 
 
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>")
@@ -165,7 +165,7 @@ def _keep_as_draft(award, nominee, posted: EvaluationState, form, refusal: Servi
 
 def _next_to_do(award: Award, after: Nominee) -> str | None:
     """The next nominee in the juror's order that is not yet submitted (wrapping round)."""
-    rows = evaluations.progress(award, juror=current_user).rows
+    rows = juror_view.progress(award, juror=current_user).rows
     here = next(i for i, row in enumerate(rows) if row.nominee.id == after.id)
     for row in rows[here + 1 :] + rows[:here]:
         if row.status in ("not started", "draft"):
@@ -185,7 +185,7 @@ def recuse(slug: str, nominee_slug: str):
     step = request.form.get("step")
     if step == "back":
         # The juror changed their mind: the evaluation page again, the reason they typed kept.
-        state = evaluations.my_evaluation(award, nominee, juror=current_user)
+        state = juror_view.my_evaluation(award, nominee, juror=current_user)
         page, status = _page(award, nominee, state, recusal_form=form, recusal_open=True)
         return page, status
     if step != "confirmed":
@@ -194,7 +194,7 @@ def recuse(slug: str, nominee_slug: str):
         f"Conflict of interest declared: you will not score “{nominee.title}”. If this was a "
         "mistake, ask the award's administrator: only they can lift it."
     ) as attempt:
-        evaluations.declare_recusal(award, nominee, juror=current_user, reason=form.reason.data)
+        recusals.declare_recusal(award, nominee, juror=current_user, reason=form.reason.data)
     if attempt.failed:
         return redirect(url_for("jury.evaluate", slug=slug, nominee_slug=nominee_slug))
     return redirect(url_for("jury.dashboard"))
@@ -209,5 +209,5 @@ def history(slug: str, nominee_slug: str):
         award=award,
         nominee=nominee,
         criteria=award.criteria,
-        versions=evaluations.history(award, nominee, juror=current_user),
+        versions=juror_view.history(award, nominee, juror=current_user),
     )

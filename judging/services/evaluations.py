@@ -9,7 +9,6 @@ cases live here too: declaring a conflict of interest is in `services/recusals.p
 juror reads of their own work (their awards, progress, history) in `services/juror_view.py`.
 """
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -352,23 +351,3 @@ def _replace_scores(
         else:
             score.value = scores.get(slug)
             score.comment = criterion_comments.get(slug, "")
-
-
-# Moved to recusals.py and juror_view.py; the juror's and the administrator's pages
-# (jury/views.py, admin/views.py) still reach them as `evaluations.<name>` until their next
-# change names the new modules. Delete this then.
-_MOVED = {
-    "declare_recusal": "recusals",
-    "lift_recusal": "recusals",
-    "my_evaluation": "juror_view",
-    "progress": "juror_view",
-    "jurors_awards": "juror_view",
-    "fellow_totals": "juror_view",
-    "history": "juror_view",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return getattr(importlib.import_module(f"judging.services.{_MOVED[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
