@@ -36,7 +36,8 @@ class Voter:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
-        page = self.opener.open(f"{url}/awards/{slug}", timeout=30).read().decode()
+        # The ballot page, as a phone opens it (the award page has no form, so no token).
+        page = self.opener.open(f"{url}/vote/{slug}", timeout=30).read().decode()
         self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
     def vote(self, code: str, nominee: str) -> tuple[int, dict]:

@@ -423,7 +423,7 @@ def test_a_worker_killed_mid_burst_loses_no_acknowledged_write(postgres, tmp_pat
 
         def vote(i: int) -> None:
             client = Client(server.url)
-            page = client.call("GET", f"/awards/{VOTE_AWARD}").body
+            page = client.call("GET", f"/vote/{VOTE_AWARD}").body  # the ballot page's token
             client.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
             while not stop.is_set():
                 with lock:
