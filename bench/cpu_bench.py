@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 BENCH = Path(__file__).resolve().parent
@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 from bare_app import app as bare_app  # noqa: E402
-from http_bench import PASSWORD, copy_evaluations  # noqa: E402
+from http_bench import PASSWORD, seed_three_awards  # noqa: E402
 
 from judging import create_app, observability  # noqa: E402
 from judging.extensions import db  # noqa: E402
-from judging.models import Award, Base, JuryMember, User  # noqa: E402
+from judging.models import Base, JuryMember, User  # noqa: E402
 from judging.passwords import app_passwords  # noqa: E402
-from judging.services import demo, publication, seeding, voting  # noqa: E402
+from judging.services import publication, voting  # noqa: E402
 
 SECRET = "cpu-bench-secret"
 WARMUP = 20  # requests before the rounds: templates compiled, caches filled, as in a server
@@ -59,16 +59,7 @@ def prepare(app, codes_needed: int) -> dict:
     """Fill the app's empty database; return the slugs, accounts and codes the run needs."""
     with app.app_context():
         Base.metadata.create_all(db.engine)
-        shortlist = seeding.read_shortlist(app.config["SEED_PATH"])
-        slug = shortlist["award"]["slug"]
-        awards = {}
-        for role, suffix in (("scoring", ""), ("published", "-published"), ("vote", "-vote")):
-            data = {**shortlist, "award": {**shortlist["award"], "slug": slug + suffix}}
-            seeding.seed_shortlist(data, actor=None)
-            awards[role] = db.session.scalar(select(Award).where(Award.slug == slug + suffix))
-        demo.add_demo_data(awards["scoring"])
-        copy_evaluations(awards["scoring"], awards["published"])
-        copy_evaluations(awards["scoring"], awards["vote"])
+        awards = seed_three_awards(app)
         passwords = app_passwords()
         people = {
             role: User(

@@ -164,6 +164,22 @@ def copy_evaluations(source: Award, target: Award) -> None:
     db.session.flush()
 
 
+def seed_three_awards(app) -> dict[str, Award]:
+    """The seeded award three times with the demo jury's scores: "scoring" (still being
+    scored), "published" and "vote" (both still to be moved on by the caller)."""
+    shortlist = seeding.read_shortlist(app.config["SEED_PATH"])
+    slug = shortlist["award"]["slug"]
+    awards = {}
+    for role, suffix in (("scoring", ""), ("published", "-published"), ("vote", "-vote")):
+        data = {**shortlist, "award": {**shortlist["award"], "slug": slug + suffix}}
+        seeding.seed_shortlist(data, actor=None)
+        awards[role] = db.session.scalar(select(Award).where(Award.slug == slug + suffix))
+    demo.add_demo_data(awards["scoring"])
+    copy_evaluations(awards["scoring"], awards["published"])
+    copy_evaluations(awards["scoring"], awards["vote"])
+    return awards
+
+
 def prepare(url: str, instance: Path, codes_file: Path, warm_codes: Path) -> dict:
     """Fill the empty database at `url`; return the slugs and accounts the run needs."""
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url}, instance_path=instance)
@@ -172,16 +188,7 @@ def prepare(url: str, instance: Path, codes_file: Path, warm_codes: Path) -> dic
         started = time.perf_counter()
         build_large()  # first: it picks its jurors by their address
         large_s = time.perf_counter() - started
-        shortlist = seeding.read_shortlist(app.config["SEED_PATH"])
-        slug = shortlist["award"]["slug"]
-        awards = {}
-        for role, suffix in (("scoring", ""), ("published", "-published"), ("vote", "-vote")):
-            data = {**shortlist, "award": {**shortlist["award"], "slug": slug + suffix}}
-            seeding.seed_shortlist(data, actor=None)
-            awards[role] = db.session.scalar(select(Award).where(Award.slug == slug + suffix))
-        demo.add_demo_data(awards["scoring"])
-        copy_evaluations(awards["scoring"], awards["published"])
-        copy_evaluations(awards["scoring"], awards["vote"])
+        awards = seed_three_awards(app)
 
         passwords = app_passwords()
         juror = User(
