@@ -109,9 +109,9 @@ def test_f_puts_the_presenter_in_full_screen(projector, live_server, make_user, 
     log_in_on_page(page, live_server, make_user(role="admin"), "/admin/")
     page.goto(f"{live_server.url}/admin/awards/excellence-award/present")
     page.keyboard.press("f")
-    page.wait_for_function("document.fullscreenElement === document.documentElement")
+    page.wait_for_function("() => document.fullscreenElement === document.documentElement")
     page.keyboard.press("f")
-    page.wait_for_function("document.fullscreenElement === null")
+    page.wait_for_function("() => document.fullscreenElement === null")
 
 
 def test_without_javascript_the_presenter_shows_the_whole_ranking(
