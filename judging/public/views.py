@@ -71,8 +71,11 @@ def results(slug: str):
     """The published results; before publication, a provisional view for admins only."""
     if caching.anonymous_visitor() and (found := caching.published_results(slug, "page")):
         tag, award, snapshot = found
-        document = publication.published_document(snapshot)
-        return caching.public_answer(tag, lambda: _results_page(award, document, False))
+        # Built only on a miss: a 304 or a page from the cache needs no document.
+        return caching.public_answer(
+            tag,
+            lambda: _results_page(award, publication.published_document(snapshot), False),
+        )
     award = public_award_or_404(slug)
     return _results_page(award, *visible_results_or_404(award))
 
