@@ -13,8 +13,8 @@ import logging
 import logging.handlers
 import os
 import queue
+import random
 import re
-import secrets
 import sys
 import threading
 import time
@@ -46,10 +46,17 @@ def request_id() -> str | None:
     if "request_id" not in g:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         safe = SAFE_REQUEST_ID.fullmatch(offered)
-        g.request_id = offered if safe else secrets.token_hex(16)
+        g.request_id = offered if safe else _new_request_id()
         if offered and not safe:  # logged after g.request_id is set: this line carries it too
             app_log.debug("an unsafe X-Request-ID was replaced (%d characters)", len(offered))
     return g.request_id
+
+
+def _new_request_id() -> str:
+    """32 hex digits, unique in practice. Not a secret, so not from the OS's random source:
+    os.urandom is a system call, and it cost more than the rest of /healthz together on a
+    sandboxed machine. `random` is reseeded in every forked worker (os.register_at_fork)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 _base_factory = logging.getLogRecordFactory()
@@ -113,6 +120,20 @@ class StderrHandler(logging.StreamHandler):
     def stream(self, _value):
         pass
 
+    def write_lines(self, lines: list[str]) -> None:
+        """Write formatted lines in one write, then forget them (the request log's batches)."""
+        if not lines:
+            return
+        text = self.terminator.join(lines) + self.terminator
+        lines.clear()
+        try:
+            with self.lock:  # type: ignore[union-attr]  # made in Handler.__init__
+                stream = self.stream
+                stream.write(text)
+                stream.flush()
+        except Exception:  # stderr closed: the lines are lost, the writer goes on
+            _report_log_failure()
+
 
 class RequestLineQueue(logging.handlers.QueueHandler):
     """The root logger's handler. A request's line (INFO on `judging.requests`, one per request)
@@ -127,6 +148,7 @@ class RequestLineQueue(logging.handlers.QueueHandler):
     """
 
     FLUSH_TIMEOUT_S = 5.0
+    POLL_S = 0.05  # how late a request's line may be written
 
     def __init__(self, target: logging.Handler):
         super().__init__(queue.SimpleQueue())
@@ -134,22 +156,45 @@ class RequestLineQueue(logging.handlers.QueueHandler):
         self._pid: int | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._wake = threading.Event()
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return record  # formatting is the writer thread's work, not the request's
 
     def _writer(self, records: queue.SimpleQueue) -> None:
+        # It wakes every POLL_S (or at once for a flush) and writes what has come in one write:
+        # a request only appends to the queue, and never pays for waking this thread, nor this
+        # thread for a system call per line (each cost more than formatting the line).
+        lines: list[str] = []
         while True:
-            item = records.get()
-            if item is None:
-                return
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            try:
-                self.target.handle(item)
-            except Exception:  # a broken handler loses its line, never the writer
-                self.target.handleError(item)
+            self._wake.wait(self.POLL_S)
+            self._wake.clear()
+            while True:
+                try:
+                    item = records.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._write_out(lines)
+                    return
+                if isinstance(item, threading.Event):
+                    self._write_out(lines)
+                    item.set()
+                    continue
+                target = self.target
+                try:
+                    if isinstance(target, StderrHandler):
+                        lines.append(target.format(item))
+                    else:  # another handler put in its place (tests): one record at a time
+                        target.handle(item)
+                except Exception:  # a broken handler loses its line, never the writer
+                    target.handleError(item)
+            self._write_out(lines)
+
+    def _write_out(self, lines: list[str]) -> None:
+        if lines and isinstance(self.target, StderrHandler):
+            self.target.write_lines(lines)
+        lines.clear()
 
     def _running(self) -> bool:
         return self._pid == os.getpid() and self._thread is not None and self._thread.is_alive()
@@ -159,6 +204,7 @@ class RequestLineQueue(logging.handlers.QueueHandler):
             if self._running():
                 return
             self.queue = queue.SimpleQueue()  # a forked child's copy may hold the parent's lines
+            self._wake = threading.Event()  # nor share its parent's lock
             self._pid = os.getpid()
             self._thread = threading.Thread(
                 target=self._writer, args=(self.queue,), name="request-log", daemon=True
@@ -170,6 +216,7 @@ class RequestLineQueue(logging.handlers.QueueHandler):
         if self._running():
             written = threading.Event()
             self.queue.put_nowait(written)
+            self._wake.set()
             written.wait(self.FLUSH_TIMEOUT_S)
         self.target.flush()
 
@@ -177,6 +224,7 @@ class RequestLineQueue(logging.handlers.QueueHandler):
         self.flush()
         if self._running():
             self.queue.put_nowait(None)
+            self._wake.set()
         super().close()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -251,7 +299,6 @@ def register(app: Flask) -> None:
     @app.before_request
     def start_clock():
         g.request_started = time.perf_counter()
-        request_id()
 
     @app.after_request
     def log_request(response):
@@ -264,15 +311,22 @@ def register(app: Flask) -> None:
 
 
 def _log_request_line(status: int) -> None:
+    level = logging.ERROR if status >= 500 else logging.INFO
+    if not log.isEnabledFor(level):
+        return
     started = g.get("request_started")
     current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
     rule = current.url_rule.rule if current.url_rule else None
-    log.log(
-        logging.ERROR if status >= 500 else logging.INFO,
+    # makeRecord and handle, not log.log: the line's origin is always this function, so the
+    # stack walk that log.log does to find its caller would be wasted on every request.
+    record = log.makeRecord(
+        log.name,
+        level,
+        __file__,
+        0,
         "%s %s %s",
-        current.method,
-        rule or "-",
-        status,
+        (current.method, rule or "-", status),
+        None,
         extra={
             "method": current.method,
             "route": rule,
@@ -282,6 +336,7 @@ def _log_request_line(status: int) -> None:
             "user_id": _user_id(),
         },
     )
+    log.handle(record)
 
 
 def _report_log_failure() -> None:
