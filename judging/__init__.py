@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from judging import config, extensions, inputs, observability
+from judging.application import App
 from judging.config import PROJECT_ROOT
 from judging.passwords import Passwords
 
@@ -17,7 +18,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     in the project, or JUDGING_INSTANCE_PATH) holds the SQLite file, the generated secret key
     and the local mail outbox.
     """
-    app = Flask(
+    app = App(
         __name__,
         instance_path=instance_path
         or os.environ.get("JUDGING_INSTANCE_PATH")

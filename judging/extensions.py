@@ -2,9 +2,11 @@
 
 import sqlite3
 
+from flask import session
+from flask.globals import request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +23,13 @@ csrf = CSRFProtect()
 api = Api()
 # Counters in Redis when REDIS_URL is set (shared by every process), else in memory.
 limiter = Limiter(get_remote_address)
+
+
+def signed_in() -> bool:
+    """`current_user.is_authenticated`, without loading anyone for a session that names nobody.
+    Flask-Login would look for a remember-me cookie then; this app never sets one (login_user
+    is never asked to remember), so a session without a user id is an anonymous visitor."""
+    return "_user_id" in session and current_user.is_authenticated
 
 
 def refused(response) -> bool:
@@ -75,3 +84,26 @@ def consult_limiter_only_where_limited(app) -> None:
         return None
 
     hooks[:] = [check_where_limited if hook == check else hook for hook in hooks]
+
+    # Its after-request hook (conditional deductions, the X-RateLimit headers) and teardown
+    # (clearing its per-request state) matter only to a request the limiter looked at: one
+    # that holds the limiter's per-request state, made on its first check.
+    def consulted() -> bool:
+        return hasattr(request_ctx, "_limiter_request_context")  # the proxy asks the context
+
+    def gated(hook):
+        def run_if_consulted(arg):
+            return hook(arg) if consulted() else arg
+
+        return run_if_consulted
+
+    for hooks_of in (app.after_request_funcs, app.teardown_request_funcs):
+        for key, funcs in hooks_of.items():
+            hooks_of[key] = [gated(f) if _is_the_limiters(f) else f for f in funcs]
+
+
+def _is_the_limiters(hook) -> bool:
+    target = getattr(hook, "func", hook)  # the after-request hook is a functools.partial
+    return getattr(target, "__self__", None) is limiter or getattr(
+        target, "__qualname__", ""
+    ).startswith("Limiter.")

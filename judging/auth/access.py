@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
-from judging.extensions import db, login_manager
+from judging.extensions import db, login_manager, signed_in
 from judging.models import User
 from judging.passwords import app_passwords
 from judging.services import settings as app_settings
@@ -70,7 +70,7 @@ def _wants_json() -> bool:
 
 def enforce_idle_timeout():
     """Log out a user idle for longer than their role allows (30 minutes for admins)."""
-    if not current_user.is_authenticated:
+    if not signed_in():
         return None
     now = time.time()
     limit = current_app.config["IDLE_TIMEOUT"][current_user.role].total_seconds()
