@@ -6,9 +6,10 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, make_response, request
-from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from judging.extensions import signed_in
 
 # No inline script anywhere: every script is a file served by the app itself.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -39,6 +40,23 @@ def no_store(view):
         return response
 
     return wrapped
+
+
+class SameHeadersOnEveryAnswer:
+    """WSGI middleware: `headers` ((name, value) pairs) on every answer that has none of its own
+    by that name."""
+
+    def __init__(self, wsgi_app, headers: list[tuple[str, str]]):
+        self.wsgi_app = wsgi_app
+        self.headers = [(name.lower(), (name, value)) for name, value in headers]
+
+    def __call__(self, environ, start_response):
+        def start_with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers.extend(pair for key, pair in self.headers if key not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_headers)
 
 
 class RouteNotPath(logging.Filter):
@@ -82,7 +100,9 @@ def register(app: Flask) -> None:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
         )
 
-    # The same headers on every answer: computed once, added where the view did not set its own.
+    # The same headers on every answer, computed once and added by a WSGI wrapper as plain
+    # tuples as the answer starts (no header object, no per-header checks), where the view did
+    # not set its own. It wraps everything, so an error page has them too.
     always = [
         ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
         ("X-Content-Type-Options", "nosniff"),
@@ -93,19 +113,17 @@ def register(app: Flask) -> None:
     ]
     if not app.config["DEVELOPMENT"]:
         always.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
-    precomputed = [(name.lower(), name, value) for name, value in always]
+    app.wsgi_app = SameHeadersOnEveryAnswer(app.wsgi_app, always)  # type: ignore[method-assign]
 
     @app.after_request
-    def security_headers(response):
+    def private_pages_are_never_kept(response):
         headers = response.headers
-        present = {name.lower() for name, _ in headers.items()}
-        headers.extend([(name, value) for key, name, value in precomputed if key not in present])
         # A page whose address holds a secret (an invitation or reset token, a voting link)
         # is never kept either: a shared computer's cache would hand the link on.
         if request.view_args and "token" in request.view_args:
             headers["Cache-Control"] = "no-store"
         # Pages of a logged-in person may hold scores: never kept by a browser or proxy.
-        if request.endpoint != "static" and current_user.is_authenticated:
+        if request.endpoint != "static" and signed_in():
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
         return response
