@@ -5,8 +5,11 @@ for every anonymous visitor. Each is answered with an `ETag` computed from what 
 award's row, its nominees' rows or the result snapshot's digest, the release of the code and
 templates, the locale), `Cache-Control: public` and `Vary: Cookie`; a request whose
 `If-None-Match` holds that tag gets a `304` without a body, and the rendered answer is kept per
-process keyed on the tag, so a visitor after the first one costs one query. A reverse proxy or
-CDN in front can keep them too (docs/operations.md, "Caching public pages").
+process keyed on the tag. The tag itself is remembered for VALIDATOR_TTL_S seconds, and
+forgotten at once when this process commits a change to an award, a nominee or a result
+snapshot: a visitor after the first one costs no query at all, and a change made by another
+process (a second worker, the CLI) shows within those seconds. A reverse proxy or CDN in front
+can keep the answers too (docs/operations.md, "Caching public pages").
 
 Only for a visitor with nothing in the session: no one logged in (their pages may hold what only
 they may see, and are never kept: security.py), no flash message, no CSRF token, no ballot in
@@ -16,21 +19,26 @@ not public, or whose vote is open (the ballot shown depends on the time), is nev
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from flask import Response, current_app, request, session
-from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from judging.config import PROJECT_ROOT
-from judging.extensions import db
+from judging.extensions import db, signed_in
 from judging.models import Award, Nominee, ResultSnapshot
 
 # How long a browser or proxy may keep a public answer before asking again (with its ETag).
 MAX_AGE_S = 60
 CACHE_CONTROL = f"public, max-age={MAX_AGE_S}"
+# How long a process trusts a validator it worked out before asking the database again. A
+# change committed in this process forgets them at once (below); one committed by another
+# process (a second worker, the CLI) is seen within this many seconds, far within the
+# MAX_AGE_S for which every browser and proxy may keep the page anyway.
+VALIDATOR_TTL_S = 2.0
 # Rendered answers kept per process: a bounded LRU, so a crawler walking every page of every
 # award cannot grow a worker without limit (a page is 5–50 KB).
 PAGE_CACHE_ENTRIES = 256
@@ -72,6 +80,74 @@ class PageCache:
 pages = PageCache(PAGE_CACHE_ENTRIES)
 
 
+class Validators:
+    """The validators worked out in the last VALIDATOR_TTL_S seconds, per page: a visitor in
+    that time costs no query at all (the page itself is in `pages`). None is remembered too: a
+    page that is not for the cache (not public, voting open) stays so until the TTL ends.
+
+    One per app (each app has its own database), in `app.extensions`; `forget_all` (a commit
+    that changed what public pages show) empties all of them, by moving the generation on."""
+
+    MISSING = object()
+    generation = 0  # of the whole process: every instance's entries are of one generation
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, ttl_s: float):
+        self.ttl_s = ttl_s
+        self._entries: dict[Hashable, tuple[int, float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable):
+        found = self._entries.get(key)
+        if found is None or found[0] != Validators.generation or found[1] <= self.clock():
+            return self.MISSING
+        return found[2]
+
+    def put(self, key: Hashable, tag: str | None) -> None:
+        with self._lock:
+            if len(self._entries) >= PAGE_CACHE_ENTRIES * 4:  # a crawler's every slug
+                self._entries.clear()
+            self._entries[key] = (Validators.generation, self.clock() + self.ttl_s, tag)
+
+    @classmethod
+    def forget_all(cls) -> None:
+        cls.generation += 1
+
+
+def validators() -> Validators:
+    """This app's validators."""
+    extensions = current_app.extensions
+    found = extensions.get("public_validators")
+    if found is None:
+        found = extensions["public_validators"] = Validators(VALIDATOR_TTL_S)
+    return found
+
+
+# What a public page's validator is made of: a commit that adds, changes or deletes one of
+# these forgets every validator of this process.
+SHOWN_ON_PUBLIC_PAGES = (Award, Nominee, ResultSnapshot)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_public_changes(session: Session, _flush_context) -> None:
+    if any(
+        isinstance(instance, SHOWN_ON_PUBLIC_PAGES)
+        for instance in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info["public_pages_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_validators(session: Session) -> None:
+    if session.info.pop("public_pages_changed", False):
+        Validators.forget_all()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _nothing_changed(session: Session, _previous_transaction) -> None:
+    session.info.pop("public_pages_changed", None)
+
+
 def default_locale() -> str:
     return "en"
 
@@ -99,7 +175,7 @@ RELEASE = _release()
 def anonymous_visitor() -> bool:
     """Whether the answer to this request may be the one every visitor gets: no one logged in
     and nothing in the session (a flash message, a CSRF token, a vote in progress)."""
-    return not current_user.is_authenticated and not session
+    return not signed_in() and not session
 
 
 def _tag(kind: str, *parts) -> str:
@@ -118,13 +194,18 @@ def _row(instance) -> tuple:
     return tuple(getattr(instance, column.key) for column in instance.__table__.columns)
 
 
-# Each lookup below is one query, whether the page is then found in the cache or rendered from
-# the rows it loaded: a miss costs no more queries than a hit (tests/test_query_budgets.py).
+# Each lookup below answers from `validators` when it can; otherwise it is one query, and hands
+# back what it loaded, so that a miss renders from those rows without reading them again.
 
 
-def award_page(slug: str) -> tuple[str, Award] | None:
-    """(the validator of an award's public page, the award with its nominees), or None when the
-    page is not for the public cache (no such award, not public, voting open)."""
+def award_page(slug: str) -> tuple[str, Award | None] | None:
+    """(the validator of an award's public page, the award with its nominees, or None when the
+    validator was remembered), or None when the page is not for the public cache (no such
+    award, not public, voting open)."""
+    key = ("award", slug, locale())
+    remembered = validators().get(key)
+    if remembered is not Validators.MISSING:
+        return None if remembered is None else (remembered, None)
     award = (
         db.session.scalars(
             select(Award).where(Award.slug == slug).options(joinedload(Award.nominees))
@@ -133,12 +214,19 @@ def award_page(slug: str) -> tuple[str, Award] | None:
         .one_or_none()
     )
     if award is None or not _cacheable(award):
+        validators().put(key, None)
         return None
-    return _tag("award", _row(award), tuple(_row(n) for n in award.nominees)), award
+    tag = _tag("award", _row(award), tuple(_row(n) for n in award.nominees))
+    validators().put(key, tag)
+    return tag, award
 
 
-def nominee_page(slug: str, nominee_slug: str) -> tuple[str, Nominee] | None:
-    """(the validator of a nominee's page, the nominee with its award), or None."""
+def nominee_page(slug: str, nominee_slug: str) -> tuple[str, Nominee | None] | None:
+    """(the validator of a nominee's page, the nominee with its award or None), or None."""
+    key = ("nominee", slug, nominee_slug, locale())
+    remembered = validators().get(key)
+    if remembered is not Validators.MISSING:
+        return None if remembered is None else (remembered, None)
     nominee = db.session.scalars(
         select(Nominee)
         .join(Nominee.award)
@@ -146,23 +234,40 @@ def nominee_page(slug: str, nominee_slug: str) -> tuple[str, Nominee] | None:
         .options(contains_eager(Nominee.award))
     ).one_or_none()
     if nominee is None or not _cacheable(nominee.award):
+        validators().put(key, None)
         return None
-    return _tag("nominee", _row(nominee.award), _row(nominee)), nominee
+    tag = _tag("nominee", _row(nominee.award), _row(nominee))
+    validators().put(key, tag)
+    return tag, nominee
 
 
-def published_results(slug: str, kind: str) -> tuple[str, Award, ResultSnapshot] | None:
-    """(the validator of the published results as `kind`, page or json, the award, its
-    snapshot), or None before publication (then only administrators see results)."""
+def published_results(
+    slug: str, kind: str
+) -> tuple[str, tuple[Award, ResultSnapshot] | None] | None:
+    """(the validator of the published results as `kind`, page or json, the award and its
+    snapshot or None), or None before publication (then only administrators see results)."""
+    key = ("results", kind, slug, locale())
+    remembered = validators().get(key)
+    if remembered is not Validators.MISSING:
+        return None if remembered is None else (remembered, None)
+    found = published_rows(slug)
+    if found is None or not _cacheable(found[0]):
+        validators().put(key, None)
+        return None
+    award, snapshot = found
+    tag = _tag(f"results-{kind}", _row(award), snapshot.id, snapshot.digest)
+    validators().put(key, tag)
+    return tag, (award, snapshot)
+
+
+def published_rows(slug: str) -> tuple[Award, ResultSnapshot] | None:
+    """The award and its result snapshot, one query; None before publication."""
     found = db.session.execute(
         select(Award, ResultSnapshot)
         .join(ResultSnapshot, ResultSnapshot.award_id == Award.id)
         .where(Award.slug == slug)
     ).one_or_none()
-    if found is None or not _cacheable(found[0]):
-        return None
-    award, snapshot = found
-    tag = _tag(f"results-{kind}", _row(award), snapshot.id, snapshot.digest)
-    return tag, award, snapshot
+    return None if found is None else (found[0], found[1])
 
 
 def public_answer(tag: str, render: Callable[[], Response | str]) -> Response:

@@ -1,6 +1,7 @@
 """Public answers are cacheable: ETag, 304, no cookie; private ones never are (issue 17)."""
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from judging import caching
 from judging.extensions import db
@@ -102,6 +103,28 @@ def test_an_award_change_gives_a_new_validator(app, seeded_award):
     after = visitor.get(NOMINEE)
     assert after.headers["ETag"] != before
     assert "The Excellence Award, renamed" in after.get_data(as_text=True)
+
+
+def test_a_change_by_another_process_shows_once_the_validator_expires(
+    app, seeded_award, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(caching.Validators, "clock", staticmethod(lambda: now[0]))
+    visitor = app.test_client()
+    before = visitor.get(AWARD)
+    assert before.status_code == 200
+    # Another process (a second worker, the CLI) renames the award: this process saw no commit.
+    with create_engine(app.config["SQLALCHEMY_DATABASE_URI"]).begin() as other:
+        other.execute(
+            text("UPDATE award SET title = 'Renamed elsewhere' WHERE id = :id"),
+            {"id": seeded_award.id},
+        )
+    now[0] += caching.VALIDATOR_TTL_S / 2
+    assert visitor.get(AWARD).headers["ETag"] == before.headers["ETag"]  # still trusted
+    now[0] += caching.VALIDATOR_TTL_S
+    after = visitor.get(AWARD)
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert "Renamed elsewhere" in after.get_data(as_text=True)
 
 
 def test_the_locale_is_part_of_the_validator(app, seeded_award, monkeypatch):

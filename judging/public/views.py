@@ -39,8 +39,8 @@ def home():
 def award(slug: str):
     """An award and its nominees, as cards."""
     if caching.anonymous_visitor() and (found := caching.award_page(slug)):
-        tag, award = found
-        return caching.public_answer(tag, lambda: _award_page(award))
+        tag, loaded = found
+        return caching.public_answer(tag, lambda: _award_page(loaded or public_award_or_404(slug)))
     return _award_page(public_award_or_404(slug))
 
 
@@ -55,8 +55,13 @@ def _award_page(award: Award) -> str:
 def nominee(slug: str, nominee_slug: str):
     """One nominee in full."""
     if caching.anonymous_visitor() and (found := caching.nominee_page(slug, nominee_slug)):
-        tag, nominee = found
-        return caching.public_answer(tag, lambda: _nominee_page(nominee))
+        tag, loaded = found
+        return caching.public_answer(
+            tag,
+            lambda: _nominee_page(
+                loaded or nominee_or_404(public_award_or_404(slug), nominee_slug)
+            ),
+        )
     award = public_award_or_404(slug)
     return _nominee_page(nominee_or_404(award, nominee_slug))
 
@@ -70,12 +75,13 @@ def _nominee_page(nominee: Nominee) -> str:
 def results(slug: str):
     """The published results; before publication, a provisional view for admins only."""
     if caching.anonymous_visitor() and (found := caching.published_results(slug, "page")):
-        tag, award, snapshot = found
-        # Built only on a miss: a 304 or a page from the cache needs no document.
-        return caching.public_answer(
-            tag,
-            lambda: _results_page(award, publication.published_document(snapshot), False),
-        )
+        tag, loaded = found
+
+        def render():  # only on a miss: a 304 or a page from the cache needs no document
+            award, snapshot = loaded or caching.published_rows(slug) or abort(404)
+            return _results_page(award, publication.published_document(snapshot), False)
+
+        return caching.public_answer(tag, render)
     award = public_award_or_404(slug)
     return _results_page(award, *visible_results_or_404(award))
 
