@@ -50,8 +50,11 @@ TARGETS = {
     "app floor (/healthz)": 0.5,
     "public award page": 0.3,
     "public nominee page": 0.3,
+    "evaluation page": 0.12,
+    "autosave PUT": 0.06,
     "published results page": 0.4,
     "published results JSON": 0.4,
+    "ballot cast": 0.12,
 }
 
 
@@ -204,6 +207,8 @@ def run_engine(name: str, url: str, args, work: Path) -> list[dict]:
     # No app context held here: each request has its own, as in a server (a shared one would
     # share `g`, and with it the logged-in user, between the clients).
     for endpoint, one in endpoints(app, data):
+        if args.only and not any(part in endpoint for part in args.only):
+            continue
         print(f"[{name}] {endpoint}", file=sys.__stderr__, flush=True)
         for _ in range(WARMUP):
             one()
@@ -255,6 +260,9 @@ def main() -> dict:
     parser.add_argument("--requests", type=int, default=300, help="requests per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best one counts")
     parser.add_argument("--json", default=None, help="also write the JSON to this file")
+    parser.add_argument(
+        "--only", action="append", help="only the endpoints whose name holds this (repeatable)"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="cpu-bench-"))
