@@ -148,6 +148,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    # The cookie is sent again only when the session changed (auth/access.py, SEEN_AT_EVERY_S),
+    # not with every answer: two answers that cross cannot undo each other's change.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "IDLE_TIMEOUT": {"admin": timedelta(minutes=30), "juror": timedelta(hours=10)},
     # Publishing, role changes and deactivations need a password typed this recently.
     "FRESH_LOGIN_WINDOW": timedelta(minutes=10),

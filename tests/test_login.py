@@ -301,6 +301,46 @@ def test_enrolment_needs_a_right_code(app, client, make_user):
     assert not user.has_two_factor
 
 
+def test_answers_that_cross_cannot_undo_an_enrolment(app, client, make_user):
+    """A browser loads the enrolment page while its stylesheet and a script's request, sent
+    with the cookie from before, are still on their way: their answers arrive last. They must
+    not put back the session without the secret the page just stored, or the right code from
+    the authenticator app is refused."""
+    log_in(client, make_user(role="admin"))
+    client.get("/admin/")  # the page the admin came from (its forms' token is in the session)
+    cookie_before = client.get_cookie("session").value
+    page = client.get("/account/two-factor")
+    assert page.status_code == 200 and "Set-Cookie" in page.headers  # the secret is stored
+    late = app.test_client()
+    late.set_cookie("session", cookie_before)
+    for path in ("/static/css/app.css", "/api/v1/awards", "/admin/"):
+        answer = late.get(path)
+        answer.close()
+        assert answer.status_code == 200, path
+        assert "Set-Cookie" not in answer.headers, path
+    with client.session_transaction() as session:
+        secret = session["pending_totp_secret"]
+    response = client.post(
+        "/account/two-factor",
+        data={
+            "code": pyotp.TOTP(secret).now(),
+            "csrf_token": csrf_token(client, "/account/two-factor"),
+        },
+    )
+    assert "recovery codes" in response.get_data(as_text=True).lower()
+
+
+def test_the_idle_clock_is_written_at_most_once_a_minute(app, client, make_user):
+    log_in(client, make_user(role="admin"))
+    client.get("/admin/")
+    backdate(client, seen_at=5)
+    assert "Set-Cookie" not in client.get("/admin/").headers
+    backdate(client, seen_at=61)
+    assert "Set-Cookie" in client.get("/admin/").headers  # written again, expiry extended
+    with client.session_transaction() as session:
+        assert time.time() - session["seen_at"] < 5
+
+
 def test_with_two_factor_login_needs_a_code(app, client, make_user):
     user = make_user(role="admin")
     log_in(client, user)

@@ -68,10 +68,19 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# How often a request writes the time it was seen into the session. The session is a cookie:
+# writing it on every request would send a new cookie with every answer, and of two answers
+# that cross (a page and its stylesheet, an autosave and a form), the later one to arrive
+# would put back the session as its request found it: a value the other had just stored (the
+# secret a 2FA enrolment waits to see confirmed) was lost. The idle limit is therefore kept to
+# within this many seconds.
+SEEN_AT_EVERY_S = 60
+
+
 def enforce_idle_timeout():
     """Log out a user idle for longer than their role allows (30 minutes for admins)."""
-    if not signed_in():
-        return None
+    if request.endpoint == "static" or not signed_in():
+        return None  # a stylesheet or script never ends, extends nor rewrites a session
     now = time.time()
     limit = current_app.config["IDLE_TIMEOUT"][current_user.role].total_seconds()
     if now - session.get("seen_at", 0) > limit:
@@ -80,7 +89,8 @@ def enforce_idle_timeout():
             abort(401, "Your session has ended. Log in again; nothing you entered is lost.")
         flash("You were logged out after a period of inactivity. Please log in again.", "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    session["seen_at"] = now
+    if now - session.get("seen_at", 0) >= SEEN_AT_EVERY_S:
+        session["seen_at"] = now
     return None
 
 
