@@ -19,7 +19,8 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-## Set everything up and serve the app on the embedded SQLite database.
+## Set everything up and serve the app on the embedded SQLite database; a thread of the server
+## delivers the outbox (into instance/outbox/ unless MAIL_SERVER is set).
 run: export JUDGING_ENV ?= development
 run: export BASE_URL ?= http://$(HOST):$(PORT)
 run: $(INSTALLED)
@@ -29,7 +30,7 @@ run: $(INSTALLED)
 	@echo ""
 	@echo "  judging is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo ""
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	MAIL_SENDER_THREAD=1 $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 ## Lint, format check, type check (the pure scoring core strictly) and the whole test suite
 ## (PostgreSQL too when TEST_DATABASE_URL is set), in two processes (one per core), each test

@@ -34,6 +34,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     inputs.register_body_limits(app)
     _bind_extensions(app)
     _register_parts(app)
+    if app.config["MAIL_SENDER_THREAD"]:  # `make run`: the development server sends the mail
+        from judging.sender import SenderThread
+
+        SenderThread(app).start()
     return app
 
 

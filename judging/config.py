@@ -89,6 +89,17 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(name: str) -> float:
+    """A numeric setting from the environment, of its default's type (an int stays an int)."""
+    value, default = os.environ.get(name, "").strip(), DEFAULTS[name]
+    if not value:
+        return default
+    try:
+        return type(default)(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}={value!r} is not a number") from None
+
+
 def from_environment(instance_path: str) -> dict:
     """The configuration a deployment controls through environment variables."""
     env = os.environ.get
@@ -111,6 +122,9 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
         "MAIL_FROM": env("MAIL_FROM") or DEFAULTS["MAIL_FROM"],
+        # `make run` sets it: the development server delivers the outbox itself (sender.py).
+        "MAIL_SENDER_THREAD": _flag("MAIL_SENDER_THREAD"),
+        **{name: _number(name) for name in SENDER_SETTINGS},
         "TIME_ZONE": env("TIME_ZONE") or DEFAULTS["TIME_ZONE"],
         "LOG_FORMAT": env("LOG_FORMAT") or DEFAULTS["LOG_FORMAT"],
         "LOG_LEVEL": env("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"],
@@ -140,6 +154,19 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_TIMEOUT": 10,
     "MAIL_FROM": "awards@example.org",
     "MAIL_SENDER_NAME": "Awards",
+    # The outbox's sender (judging/sender.py, `flask mail send`): a message is tried again
+    # 30 s after its first failure, then after twice as long each time (at most an hour), and
+    # marked failed after 8 attempts (about an hour and a half); a 5xx refusal fails at once.
+    "MAIL_SENDER_THREAD": False,
+    "MAIL_MAX_ATTEMPTS": 8,
+    "MAIL_RETRY_SECONDS": 30,
+    "MAIL_RETRY_MAX_SECONDS": 3600,
+    # A sender holds the messages it claimed this long: one killed mid-delivery delays them by
+    # at most this much. Far longer than a batch takes (MAIL_BATCH x MAIL_TIMEOUT at worst).
+    "MAIL_CLAIM_SECONDS": 300,
+    "MAIL_BATCH": 20,
+    # How often an idle sender looks for new messages.
+    "MAIL_POLL_SECONDS": 2.0,
     # argon2id, RFC 9106's second recommended option (argon2-cffi's defaults).
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
@@ -188,6 +215,14 @@ DEFAULTS: dict[str, Any] = {
     # Copies of sent mail in instance/outbox/ (only without a mail server):
     "RETENTION_DAYS_OUTBOX": 7,
 }
+SENDER_SETTINGS = (
+    "MAIL_MAX_ATTEMPTS",
+    "MAIL_RETRY_SECONDS",
+    "MAIL_RETRY_MAX_SECONDS",
+    "MAIL_CLAIM_SECONDS",
+    "MAIL_BATCH",
+    "MAIL_POLL_SECONDS",
+)
 RETENTION_SETTINGS = (
     "RETENTION_DAYS_AFTER_PUBLICATION",
     "RETENTION_DAYS_ACCOUNT_TOKENS",

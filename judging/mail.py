@@ -1,39 +1,36 @@
-"""Outgoing email: over SMTP when MAIL_SERVER is set, else into instance/outbox/ for local runs.
+"""Outgoing email, the transport: a message built once when it is queued, handed over SMTP when
+MAIL_SERVER is set, else written into instance/outbox/ (development and tests).
 
-`send_mail` sends within the request and raises MailError, for the pages that must say whether
-a message left (invitations, the voting link). `outgoing.put(job)` runs work that sends mail in a
-sender thread of the process, after the response: a request that must not reveal whether it
-sends anything (forgot-password) hands over the address and answers at once, in the same time
-whatever the address, however slow the database or the mail server. Work still queued when the
-process exits is done before it exits (it waits up to 30 seconds); a failure is logged, never
-retried.
+Nothing here is called inside a request: pages and services queue messages in the outbox table
+(services/outbox.py, in the transaction of the change that causes them), and the sender
+(judging/sender.py, `flask mail send`) delivers them through a `Transport`.
 """
 
-import atexit
+import contextlib
 import logging
-import os
-import queue
+import re
 import smtplib
 import ssl
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
-
-from flask import current_app
+from types import TracebackType
 
 log = logging.getLogger(__name__)
 
 
 class MailError(Exception):
-    """The message could not be handed to the mail server."""
+    """The message could not be handed to the mail server. `permanent`: the server refused it
+    for good (a 5xx answer), so trying again would not help."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
-def build_message(to: str, subject: str, body: str) -> EmailMessage:
-    config = current_app.config
+def build_message(config, to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((config["MAIL_SENDER_NAME"], config["MAIL_FROM"]))
     message["To"] = to
@@ -41,19 +38,96 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
     # (and would start a new header if it were not). Titles are checked on entry too.
     message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False)
+    # Made once, at queuing: a message sent twice (a sender killed after the server took it)
+    # carries the same Message-ID both times, which lets mail clients show it once.
     message["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].rpartition("@")[2] or None)
     message.set_content(body)
     return message
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    """Send one plain-text message; raise MailError if the server refuses it."""
-    message = build_message(to, subject, body)
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        _write_to_outbox(message)
-        return
-    try:
+def _crlf(message: bytes) -> bytes:
+    return re.sub(rb"\r\n|\r|\n", b"\r\n", message)
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
+
+
+def masked(address: str) -> str:
+    """The address as logs and the admin page may show it: its domain only (a voter's address
+    is never kept)."""
+    return "…@" + domain_of(address)
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+class Transport:
+    """One sender run's way out: a single SMTP connection, opened at the first message and
+    reused for the next ones; or the local outbox folder when no MAIL_SERVER is set."""
+
+    def __init__(self, config, instance_path: str):
+        self.config = config
+        self.outbox = Path(instance_path) / "outbox"
+        self._smtp: smtplib.SMTP | None = None
+        self._broken: MailError | None = None
+
+    def __enter__(self) -> "Transport":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._smtp.quit()
+            self._smtp = None
+
+    def send(self, recipient: str, message: bytes, subject: str) -> None:
+        """Hand one message over; raise MailError if it could not be."""
+        if not self.config.get("MAIL_SERVER"):
+            self._write_to_outbox(recipient, message, subject)
+            return
+        if self._broken is not None:
+            # The server could not be reached a moment ago: do not wait for it once per message.
+            raise self._broken
+        try:
+            smtp = self._connection()
+            # SMTP wants CRLF line ends; smtplib fixes them only in a str, and its dot-stuffing
+            # of a line that starts with "." (a wrapped link) is undone only after a CRLF.
+            smtp.sendmail(self.config["MAIL_FROM"], [recipient], _crlf(message))
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise MailError(
+                f"The mail server refused the recipient: {codes}",
+                permanent=all(code >= 500 for code in codes),
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise MailError(
+                f"The mail server did not accept the message: {exc.smtp_code} "
+                f"{_text(exc.smtp_error)}",
+                permanent=exc.smtp_code >= 500,
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self._smtp = None
+            error = MailError(f"The mail server could not be reached: {exc}")
+            if not isinstance(exc, smtplib.SMTPServerDisconnected):
+                self._broken = error
+            raise error from exc
+        log.info("mail sent to %s: %s", masked(recipient), subject)
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        config = self.config
         smtp: smtplib.SMTP
         if config["MAIL_USE_SSL"]:
             smtp = smtplib.SMTP_SSL(
@@ -66,85 +140,23 @@ def send_mail(to: str, subject: str, body: str) -> None:
             smtp = smtplib.SMTP(
                 config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
             )
-        with smtp:
+        try:
             if config["MAIL_USE_TLS"]:
                 smtp.starttls(context=ssl.create_default_context())
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.warning("mail to %s (%s) was not sent: %s", _masked(to), subject, exc)
-        raise MailError(f"The mail server did not accept the message: {exc}") from exc
-    log.info("mail sent to %s: %s", _masked(to), subject)
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
 
-
-def _masked(address: str) -> str:
-    """The address as logs may show it: its domain only (a voter's address is never kept)."""
-    return "…@" + address.rpartition("@")[2]
-
-
-def _write_to_outbox(message: EmailMessage) -> None:
-    outbox = Path(current_app.instance_path) / "outbox"
-    outbox.mkdir(parents=True, exist_ok=True)
-    # Named by time first, so that a listing shows the messages in the order they were sent.
-    path = outbox / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
-    path.write_bytes(message.as_bytes())
-    # The body holds one-time links: the log says where it is, not what it says.
-    log.warning(
-        "no MAIL_SERVER set: mail to %s (%s) written to %s",
-        _masked(message["To"]),
-        message["Subject"],
-        path,
-    )
-
-
-class MailQueue:
-    """Work that sends mail, done by one sender thread per process after the response; the
-    thread starts on first use (after gunicorn has forked its workers)."""
-
-    def __init__(self):
-        self._queue: queue.Queue = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def put(self, job: Callable[[], None]) -> None:
-        """Run `job` in the sender thread, in a context of the current app (links come from
-        BASE_URL: judging/links.py)."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
-                self._thread.start()
-        self._queue.put((app, job))
-
-    def _run(self) -> None:
-        while True:
-            app, job = self._queue.get()
-            try:
-                with app.app_context():
-                    job()
-            except MailError:
-                pass  # send_mail() has logged it, with the domain only
-            except Exception:
-                log.exception("a job of the mail sender failed")
-            finally:
-                self._queue.task_done()
-
-    def wait(self, timeout: float) -> bool:
-        """Wait until every queued job is done or has failed; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-
-outgoing = MailQueue()
-
-
-@atexit.register
-def _send_what_is_queued() -> None:
-    outgoing.wait(timeout=30)
+    def _write_to_outbox(self, recipient: str, message: bytes, subject: str) -> None:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        # Named by time first, so that a listing shows the messages in the order they were sent.
+        path = self.outbox / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_bytes(message)
+        # The body holds one-time links: the log says where it is, not what it says.
+        log.warning(
+            "no MAIL_SERVER set: mail to %s (%s) written to %s", masked(recipient), subject, path
+        )

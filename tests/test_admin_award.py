@@ -166,7 +166,10 @@ def test_opening_scoring_says_which_jurors_were_told_and_why_not_the_others(
 
     step(admin_client, "open_scoring")
     text = text_of(admin_client.get(PAGE))
-    assert "Scoring is open: jurors can score. 1 juror was told by email. 2 jurors have not" in text
+    assert (
+        "Scoring is open: jurors can score. An email to 1 juror is queued. 2 jurors have not"
+        in text
+    )
     assert "they will find scoring open once they do." in text
 
 

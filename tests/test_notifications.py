@@ -6,7 +6,7 @@ from judging.extensions import db
 from judging.models import utcnow
 from judging.services.awards import transition
 
-from .fixtures.mail import outbox
+from .fixtures.mail import deliver_mail, outbox
 
 ALL = {"innovation": 7, "impact": 7, "person-centred": 7, "sustainability": 7, "transferability": 7}
 
@@ -16,7 +16,8 @@ def test_opening_scoring_tells_every_juror_who_can_log_in(app, runner, seeded_aw
     make_user(awards=[seeded_award], invited=True)  # gets the invitation instead
     make_user(awards=[seeded_award], active=False)
     result = runner.invoke(args=["award", "open", "excellence-award"])
-    assert "told 1 juror(s) by email" in result.output
+    assert "queued an email to 1 juror(s)" in result.output
+    assert deliver_mail(app).sent == 1
     [message] = outbox(app)
     assert message["To"] == ready.email
     assert message["Subject"].strip() == f"Scoring is open: {seeded_award.title}"
@@ -32,6 +33,7 @@ def test_publishing_tells_the_jury_where_the_results_are(
     seeded_award.status, seeded_award.quorum = "closed", 1
     db.session.commit()
     runner.invoke(args=["award", "publish", "excellence-award", "--override-reason", "test"])
+    assert deliver_mail(app).sent == 1
     [message] = outbox(app)
     assert message["Subject"].strip() == f"Results published: {seeded_award.title}"
     assert "/awards/excellence-award/results" in message.get_content()
@@ -49,12 +51,14 @@ def test_the_deadline_reminder_goes_once_to_jurors_with_work_left(
     db.session.commit()
 
     first = runner.invoke(args=["remind"])
-    assert "sent 1 reminder(s); 0 already reminded" in first.output
+    assert "queued 1 reminder(s); 0 already reminded" in first.output
+    assert deliver_mail(app).sent == 1
     [message] = outbox(app)
     assert message["To"] == behind.email
     assert "13 evaluations left" in message["Subject"]
     again = runner.invoke(args=["remind"])
-    assert "sent 0 reminder(s); 1 already reminded" in again.output
+    assert "queued 0 reminder(s); 1 already reminded" in again.output
+    assert deliver_mail(app).sent == 0
     assert len(outbox(app)) == 1
 
 
@@ -63,5 +67,6 @@ def test_no_reminder_while_the_deadline_is_far(app, runner, seeded_award, make_u
     seeded_award.scoring_closes_at = utcnow() + timedelta(days=5)
     make_user(awards=[seeded_award])
     db.session.commit()
-    assert "sent 0 reminder(s)" in runner.invoke(args=["remind"]).output
+    assert "queued 0 reminder(s)" in runner.invoke(args=["remind"]).output
+    assert deliver_mail(app).sent == 0
     assert outbox(app) == []

@@ -31,6 +31,7 @@ from judging.services import publication, voting
 from judging.services.audit import first_broken_event, record_event
 
 from .fixtures.domain import csrf_token, log_in
+from .fixtures.mail import deliver_mail
 
 pytestmark = pytest.mark.every_engine  # about what the database does: SQLite and PostgreSQL
 
@@ -59,6 +60,7 @@ def _vote_online(app, smtp_server, award):
     url = f"/vote/{award.slug}/online"
     response = client.post(url, data={"email": VOTER, "csrf_token": csrf_token(client, url)})
     assert "Check your inbox" in response.get_data(as_text=True)
+    assert deliver_mail(app).sent == 1
     (message,) = smtp_server.messages
     assert message["To"] == VOTER
     link = re.search(r"http://\S+/online/\S+", message.get_payload(decode=True).decode()).group(0)
@@ -164,6 +166,7 @@ def test_rate_limit_counters_and_logs_hold_no_address(app, make_app, seeded_awar
         assert client.post(url, data={"email": address, "csrf_token": token}).status_code == 200
         login = {"email": address, "password": "guess", "csrf_token": csrf_token(client)}
         assert client.post("/login", data=login).status_code == 422
+        assert deliver_mail(served).sent == 1
         hashed = voting.keyed_hash(f"email:{address}")
         login_hashed = voting.keyed_hash(f"login:{address}")
     store = redis.Redis.from_url("redis://127.0.0.1:6379/0")

@@ -240,21 +240,14 @@ def jury_assignment(slug: str):
 def _remind(award: Award, juror: User | None):
     if not EmptyForm().validate_on_submit():
         return _back(award)
-    # The reminders that went out are recorded, whatever failed after.
+    # Queued and audited in one transaction: the sender delivers them after the commit.
     with commit_or_explain() as attempt:
         report = remind_jurors(award, actor=current_user, juror=juror)
     if attempt.failed:
         return _back(award)
     if report.sent:
         names = ", ".join(row.juror.name for row in report.sent)
-        flash(f"Reminder sent to {names}.", "success")
-    if report.error:
-        names = ", ".join(row.juror.name for row in report.unsent)
-        flash(
-            f"The mail server refused a reminder, so none was sent to {names}. Check the mail "
-            f"settings, then try again. ({report.error})",
-            "error",
-        )
+        flash(f"Reminder queued for {names}.", "success")
     if report.cannot_log_in:
         names = ", ".join(row.juror.name for row in report.cannot_log_in)
         flash(
@@ -264,7 +257,7 @@ def _remind(award: Award, juror: User | None):
         )
     if juror is not None and report.finished:
         flash(f"{juror.name} has submitted every evaluation: no reminder needed.", "info")
-    elif juror is None and not (report.sent or report.unsent or report.cannot_log_in):
+    elif juror is None and not (report.sent or report.cannot_log_in):
         flash("Every juror has submitted every evaluation: no reminder needed.", "info")
     return _back(award)
 

@@ -11,7 +11,6 @@ from judging.admin.forms import InviteForm, JuryAwardsForm, RoleForm
 from judging.auth.access import confirm_identity, fresh_login_required, login_is_fresh
 from judging.extensions import db
 from judging.forms import EmptyForm
-from judging.mail import MailError
 from judging.models import AccountToken, Award, JuryMember, User
 from judging.outcome import commit_or_explain
 from judging.services import accounts
@@ -95,7 +94,7 @@ def invite():
                 else "Type your own password to invite an administrator."
             )
             return _people_page(form, refusal.status)
-    # Committed before the mail goes: the account stands even if the mail server is down.
+    # The account and its invitation's mail in one transaction: never one without the other.
     with commit_or_explain(explain=False) as attempt:
         user = accounts.create_user(
             form.email.data,
@@ -104,28 +103,26 @@ def invite():
             actor=current_user,
             award_slugs=tuple(form.awards.data) if form.role.data == "juror" else (),
         )
+        _queue_invitation(user, form.awards.data)
     if attempt.error is not None:
         getattr(form, attempt.error.field or "email").errors.append(attempt.error.message)
         return _people_page(form, 422)
-    _send_invitation(user, form.awards.data)
+    _say_queued(user)
     return redirect(url_for("admin.people"))
 
 
-def _send_invitation(user: User, award_slugs, *, replaced: bool = False) -> None:
+def _queue_invitation(user: User, award_slugs) -> None:
     titles = dict(_award_choices())
-    try:
-        send_invitation(user, awards=[titles[s] for s in award_slugs if s in titles])
-    except MailError:
-        db.session.rollback()
-        flash(
-            f"The invitation email to {user.email} could not be sent. Check the mail "
-            "settings, then use “Resend invitation”.",
-            "error",
-        )
-        return
-    db.session.commit()
+    send_invitation(user, awards=[titles[s] for s in award_slugs if s in titles])
+
+
+def _say_queued(user: User, *, replaced: bool = False) -> None:
     earlier = " The link sent before no longer works." if replaced else ""
-    flash(f"Invitation sent to {user.email}. The link works for 72 hours.{earlier}", "success")
+    flash(
+        f"Invitation queued for {user.email}: the Mail page shows when it has gone. The link "
+        f"works for 72 hours.{earlier}",
+        "success",
+    )
 
 
 def _user_or_404(user_id: int) -> User:
@@ -156,7 +153,9 @@ def resend_invitation(user_id: int):
             slugs = db.session.scalars(
                 select(Award.slug).join(JuryMember).where(JuryMember.user_id == user.id)
             ).all()
-            _send_invitation(user, slugs, replaced=True)
+            _queue_invitation(user, slugs)
+            db.session.commit()
+            _say_queued(user, replaced=True)
     return redirect(url_for("admin.people", _anchor=f"user-{user.id}"))
 
 

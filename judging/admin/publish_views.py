@@ -1,6 +1,6 @@
 """Reviewing and publishing an award's results."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from judging.admin import blueprint
@@ -43,11 +43,12 @@ def publish(slug: str):
         snapshot = publication.publish(
             award, actor=current_user, override_reason=form.override_reason.data or ""
         )
-        attempt.done = f"The results are published. Digest sha256:{snapshot.digest[:16]}…"
+        told = notify_jury(award, "published")  # queued with the publication
+        attempt.done = (
+            f"The results are published. Digest sha256:{snapshot.digest[:16]}… "
+            f"An email to {told} juror{'' if told == 1 else 's'} is queued."
+        )
     if attempt.error is not None:
         form.override_reason.errors = [attempt.error.message]
         return _review_page(award, form, 409)
-    _sent, failed = notify_jury(award, "published")
-    if failed:
-        flash(f"No mail could be sent to {', '.join(failed)}.", "error")
     return redirect(url_for("public.results", slug=slug))

@@ -118,8 +118,11 @@ def award_transition(slug: str, step: str):
             remind_backup=step in CLOSING_STEPS,
             last_backup=backup.last_backup(db.session) if step in CLOSING_STEPS else None,
         )
+    told = 0
     with commit_or_explain() as attempt:
         transition(award, step, actor=current_user)
+        if step == "open_scoring":  # queued with the step: both commit, or neither
+            told = notify_jury(award, "scoring_opened")
     if attempt.failed:
         # Refused: the page the step was taken from, with the reason and a status saying so.
         if step in VOTING_STEPS:
@@ -132,10 +135,7 @@ def award_transition(slug: str, step: str):
     else:
         if step == "open_scoring":
             assert jury is not None  # read above for this step
-            sent, failed = notify_jury(award, "scoring_opened")
-            flash(f"Scoring is open: jurors can score. {_told(sent, jury)}", "success")
-            if failed:
-                flash(f"No mail could be sent to {', '.join(failed)}: tell them yourself.", "error")
+            flash(f"Scoring is open: jurors can score. {_told(told, jury)}", "success")
         elif step == "close_scoring":
             flash("Scoring is closed: no more scores are accepted.", "success")
         elif step == "open_voting":
@@ -163,7 +163,7 @@ def _told(sent: int, jury: dict[str, int]) -> str:
     """Who heard that scoring opened, and why the others did not."""
     if not jury["ready"] and not jury["invited"]:
         return "The jury is empty, so nobody was told: add jurors on the Jury page."
-    said = f"{_jurors(sent)} {'was' if sent == 1 else 'were'} told by email."
+    said = f"An email to {_jurors(sent)} is queued."
     if jury["invited"]:
         waiting = jury["invited"]
         said += (

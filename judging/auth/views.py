@@ -1,7 +1,6 @@
 """Logging in and out, invitations, password resets, two-factor authentication."""
 
 import time
-from functools import partial
 
 import segno
 from flask import (
@@ -36,7 +35,6 @@ from judging.auth.forms import (
 from judging.auth.throttle import Counter, count_failure, in_words, seconds_to_wait
 from judging.extensions import db, limiter
 from judging.forms import EmptyForm, render_form
-from judging.mail import outgoing
 from judging.models import User
 from judging.outcome import commit_or_explain
 from judging.passwords import app_passwords
@@ -214,11 +212,12 @@ def reset_password(token: str):
 @limiter.limit("10 per hour", methods=["POST"])
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the account exists, and
-    takes as long: the request only hands the address to the mail sender (judging.mail), which
-    looks the account up, makes the link and sends it after the response."""
+    takes as long: the request only looks the account up and queues the link in the outbox
+    (or queues nothing); the sender mails it after the response."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        outgoing.put(partial(send_account_link, normalise_email(form.email.data)))
+        send_account_link(normalise_email(form.email.data))
+        db.session.commit()
         flash(
             "If an account exists for that address, a link to set a new password is on its "
             "way. It works for one hour.",

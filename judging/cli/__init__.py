@@ -1,13 +1,14 @@
 """flask commands: seed, users, award, votes, results, audit, remind, purge, demo, backup,
-restore. Each calls the same services as the pages.
+restore, mail. Each calls the same services as the pages.
 
 A module per area: `accounts` (users), `awards` (seed, award, remind, demo), `votes`,
-`results`, `data` (audit, purge, backup, restore); `refusals` holds what they share.
+`results`, `data` (audit, purge, backup, restore), `mail` (the outbox's sender); `refusals`
+holds what they share.
 """
 
 from flask import Flask
 
-from judging.cli import accounts, awards, data, results, votes
+from judging.cli import accounts, awards, data, mail, results, votes
 
 
 def register(app: Flask) -> None:
@@ -22,3 +23,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(data.audit)
     app.cli.add_command(awards.remind_command)
     app.cli.add_command(data.purge_command)
+    app.cli.add_command(mail.mail)

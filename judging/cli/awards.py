@@ -4,9 +4,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from judging.cli.refusals import award_or_fail, or_fail, run_transition, tell_jury
+from judging.cli.refusals import award_or_fail, or_fail, run_transition, say_told
 from judging.extensions import db
-from judging.services import deadlines, demo, publication
+from judging.services import deadlines, demo, notifications, publication
 from judging.services.seeding import SeedError, read_shortlist, seed_shortlist
 
 award = AppGroup("award", help="Move an award through its lifecycle.")
@@ -70,19 +70,18 @@ def publish_command(slug: str, override_reason: str) -> None:
     found = award_or_fail(slug)
     with or_fail():
         snapshot = publication.publish(found, actor=None, override_reason=override_reason)
+        told = notifications.notify_jury(found, "published")
     db.session.commit()
     click.echo(f"{slug} is published; digest sha256:{snapshot.digest}")
-    tell_jury(found, "published")
+    say_told(told)
 
 
 @click.command("remind")
 def remind_command() -> None:
     """Remind jurors with work left, 48 hours before scoring closes (safe to run from cron)."""
     run = deadlines.send_deadline_reminders()
-    click.echo(f"sent {len(run.sent)} reminder(s); {run.already} already reminded")
-    if run.failed:
-        click.echo(f"warning: not sent to {', '.join(run.failed)}", err=True)
-        raise SystemExit(1)
+    db.session.commit()
+    click.echo(f"queued {len(run.sent)} reminder(s); {run.already} already reminded")
 
 
 @click.command("demo")

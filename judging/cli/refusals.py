@@ -32,16 +32,16 @@ def award_or_fail(slug: str) -> Award:
 def run_transition(slug: str, step: str) -> None:
     """Take the award one step through its lifecycle (services/awards.py, TRANSITIONS)."""
     found = award_or_fail(slug)
+    told = None
     with or_fail():
         transition(found, step, actor=None)
+        if step == "open_scoring":  # queued with the step: both commit, or neither
+            told = notify_jury(found, "scoring_opened")
     db.session.commit()
     click.echo(f"{found.slug} is now {found.status}")
-    if step == "open_scoring":
-        tell_jury(found, "scoring_opened")
+    if told is not None:
+        say_told(told)
 
 
-def tell_jury(found: Award, kind: str) -> None:
-    sent, failed = notify_jury(found, kind)
-    click.echo(f"told {sent} juror(s) by email")
-    if failed:
-        click.echo(f"warning: no mail could be sent to {', '.join(failed)}", err=True)
+def say_told(queued: int) -> None:
+    click.echo(f"queued an email to {queued} juror(s) (`flask mail send` delivers it)")

@@ -11,6 +11,7 @@ every table in `Base.metadata`, which Alembic compares against).
 - `voting`: voting credentials, ballots
 - `results`: casting decisions, published snapshots
 - `audit`: the audit ledger
+- `mail`: outgoing mail (the outbox)
 """
 
 from judging.models.accounts import (
@@ -33,12 +34,15 @@ from judging.models.awards import (
 )
 from judging.models.base import NAMING_CONVENTION, Base, utcnow
 from judging.models.jury import Assignment, Evaluation, JuryMember, Recusal, Score
+from judging.models.mail import MAIL_KINDS, MAIL_STATUSES, OutgoingMail
 from judging.models.results import CastingDecision, ResultSnapshot
 from judging.models.voting import Ballot, VotingCredential
 
 __all__ = [
     "AGGREGATION_METHODS",
     "AWARD_STATUSES",
+    "MAIL_KINDS",
+    "MAIL_STATUSES",
     "NAMING_CONVENTION",
     "ROLES",
     "SCALE_CEILING",
@@ -55,6 +59,7 @@ __all__ = [
     "Evaluation",
     "JuryMember",
     "Nominee",
+    "OutgoingMail",
     "RecoveryCode",
     "Recusal",
     "ResultSnapshot",

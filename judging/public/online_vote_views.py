@@ -11,12 +11,11 @@ someone typing another person's address learns nothing; only the mailbox's owner
 mail, that it has voted.
 """
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 
-from judging.extensions import limiter
+from judging.extensions import db, limiter
 from judging.links import external_url
 from judging.lookups import public_award_or_404
-from judging.mail import MailError, send_mail
 from judging.models import Award
 from judging.outcome import commit_or_explain
 from judging.public import blueprint
@@ -24,6 +23,7 @@ from judging.public.forms import AddressForm, BallotForm
 from judging.public.vote_views import PENDING, to_receipt
 from judging.security import no_store
 from judging.services import voting
+from judging.services.outbox import queue_mail
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' voting application."
 
@@ -53,16 +53,14 @@ def online_vote(slug: str):
     form = AddressForm()
     open_ = voting.voting_is_open(award)
     if open_ and form.validate_on_submit():
-        if not form.website.data:  # a person: send the link; a bot gets the same page
-            try:
-                send_mail(
-                    form.email.data, f"Your vote: {award.title}", _mail(award, form.email.data)
-                )
-            except MailError:
-                current_app.logger.warning("the voting link could not be sent")
-                return render_template(
-                    "public/online_vote.html", award=award, form=form, open=open_, failed=True
-                ), 503
+        if not form.website.data:  # a person: queue the link; a bot gets the same page
+            queue_mail(
+                form.email.data,
+                f"Your vote: {award.title}",
+                _mail(award, form.email.data),
+                kind="vote_link",
+            )
+            db.session.commit()
         return render_template(
             "public/online_vote.html", award=award, form=None, open=open_, sent=True
         )

@@ -1,7 +1,8 @@
 """The reminder before scoring closes: sent once, 48 hours ahead, to jurors with work left.
 
 `flask remind` is meant for cron: run it as often as you like; the audit log remembers who was
-reminded for which award, and nobody gets the same reminder twice.
+reminded for which award, and nobody gets the same reminder twice (the reminder is queued in
+the outbox in the transaction that records it).
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +11,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.mail import MailError
 from judging.models import AuditEvent, Award, utcnow
 from judging.services.audit import record_event
 from judging.services.notifications import send_reminder
@@ -24,7 +24,6 @@ ACTION = "reminder.deadline"
 class DeadlineRun:
     sent: list[str] = field(default_factory=list)
     already: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 def _reminded(award: Award) -> set[str]:
@@ -38,7 +37,8 @@ def _reminded(award: Award) -> set[str]:
 
 
 def send_deadline_reminders(now: datetime | None = None) -> DeadlineRun:
-    """Remind unfinished jurors of every award whose scoring closes within 48 hours."""
+    """Remind unfinished jurors of every award whose scoring closes within 48 hours (queued,
+    with the audit events that remember them; the caller commits)."""
     now = now or utcnow()
     run = DeadlineRun()
     awards = db.session.scalars(
@@ -58,12 +58,7 @@ def send_deadline_reminders(now: datetime | None = None) -> DeadlineRun:
             if marker in done:
                 run.already += 1
                 continue
-            try:
-                send_reminder(row.juror, award, left=row.left, drafts=row.drafts)
-            except MailError:
-                run.failed.append(row.juror.email)
-                continue
+            send_reminder(row.juror, award, left=row.left, drafts=row.drafts)
             record_event(ACTION, f"award:{award.slug}", {"juror": row.juror.id}, actor=None)
-            db.session.commit()  # each reminder sent is recorded at once: never sent twice
             run.sent.append(row.juror.email)
     return run

@@ -1,4 +1,8 @@
-"""Messages to people: invitations, password resets, reminders, scoring opened, results out."""
+"""Messages to people: invitations, password resets, reminders, scoring opened, results out.
+
+Each is queued in the outbox (services/outbox.py) in the caller's transaction, never sent here:
+the caller's commit sends it on its way, its rollback takes it back.
+"""
 
 from collections.abc import Sequence
 
@@ -6,9 +10,9 @@ from flask import current_app
 
 from judging.dates import format_when
 from judging.links import external_url
-from judging.mail import MailError, send_mail
 from judging.models import Award, User
 from judging.services.accounts import issue_token
+from judging.services.outbox import queue_mail
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' judging application."
 
@@ -20,7 +24,7 @@ def invitation_link(user: User) -> str:
 
 
 def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
-    """Email `user` an invitation link and return it."""
+    """Queue an email with an invitation link to `user` and return the link."""
     link = invitation_link(user)
     hours = int(current_app.config["INVITATION_LIFETIME"].total_seconds() // 3600)
     what = (
@@ -37,18 +41,20 @@ def send_invitation(user: User, *, awards: Sequence[str] = ()) -> str:
         f"The link works once, for {hours} hours. If it has expired, ask the award's "
         f"administrator for a new one.\n{SIGNATURE}"
     )
-    send_mail(
+    queue_mail(
         user.email,
         "Your invitation to the awards' jury"
         if not user.is_admin
         else "Your administrator account for the awards",
         body,
+        kind="invitation",
+        user=user,
     )
     return link
 
 
 def send_password_reset(user: User) -> str:
-    """Email `user` a link to choose a new password."""
+    """Queue an email to `user` with a link to choose a new password."""
     token = issue_token(user, "reset", current_app.config["RESET_LIFETIME"])
     link = external_url("auth.reset_password", token=token)
     body = (
@@ -58,31 +64,26 @@ def send_password_reset(user: User) -> str:
         f"If you did not ask for this, ignore this message: your password stays as it is.\n"
         f"{SIGNATURE}"
     )
-    send_mail(user.email, "Reset your password", body)
+    queue_mail(user.email, "Reset your password", body, kind="reset", user=user)
     return link
 
 
-def send_account_link(address: str) -> None:
-    """Forgot-password's work, done by the mail sender after the response (mail.outgoing): a
-    reset link to the active account with that (normalised) address, or an invitation link if
-    it has no password yet; nothing for an unknown address. The new link is kept only if the
-    mail server took the message."""
+def send_account_link(address: str) -> bool:
+    """Forgot-password's work: a reset link to the active account with that (normalised)
+    address, or an invitation link if it has no password yet, queued; nothing for an unknown
+    address. True if a message was queued (the page never says so)."""
     from sqlalchemy import select
 
     from judging.extensions import db
 
     user = db.session.scalar(select(User).where(User.email == address, User.active))
     if user is None:
-        return
-    try:
-        if user.password_hash is None:
-            send_invitation(user)
-        else:
-            send_password_reset(user)
-        db.session.commit()
-    except MailError:
-        db.session.rollback()
-        current_app.logger.warning("password reset mail for user %s failed", user.id)
+        return False
+    if user.password_hash is None:
+        send_invitation(user)
+    else:
+        send_password_reset(user)
+    return True
 
 
 def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
@@ -107,7 +108,13 @@ def send_reminder(juror: User, award: Award, *, left: int, drafts: int) -> None:
         f"Your nominees and your progress are here:\n\n  {external_url('jury.dashboard')}\n\n"
         f"Thank you for your work on the jury.\n{SIGNATURE}"
     )
-    send_mail(juror.email, f"Reminder: {evaluations} left for {award.title}", body)
+    queue_mail(
+        juror.email,
+        f"Reminder: {evaluations} left for {award.title}",
+        body,
+        kind="reminder",
+        user=juror,
+    )
 
 
 def _jurors(award: Award) -> list[User]:
@@ -124,10 +131,10 @@ def _jurors(award: Award) -> list[User]:
     ]
 
 
-def notify_jury(award: Award, kind: str) -> tuple[int, list[str]]:
+def notify_jury(award: Award, kind: str) -> int:
     """Tell every juror of the award that scoring has opened ("scoring_opened") or that the
-    results are published ("published"). Returns (messages sent, addresses that failed): a
-    mail server that is down never undoes the step itself."""
+    results are published ("published"), in the step's own transaction. Returns how many
+    messages were queued."""
     if kind == "scoring_opened":
         deadline = (
             f" It closes on {format_when(award.scoring_closes_at)}."
@@ -148,12 +155,13 @@ def notify_jury(award: Award, kind: str) -> tuple[int, list[str]]:
             f"  {external_url('public.results', slug=award.slug)}\n\n"
             "Thank you for your work on the jury."
         )
-    sent, failed = 0, []
-    for juror in _jurors(award):
-        try:
-            send_mail(juror.email, subject, f"Dear {juror.name},\n\n{text}\n{SIGNATURE}")
-        except MailError:
-            failed.append(juror.email)
-        else:
-            sent += 1
-    return sent, failed
+    jurors = _jurors(award)
+    for juror in jurors:
+        queue_mail(
+            juror.email,
+            subject,
+            f"Dear {juror.name},\n\n{text}\n{SIGNATURE}",
+            kind="announcement",
+            user=juror,
+        )
+    return len(jurors)

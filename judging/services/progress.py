@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.mail import MailError
 from judging.models import Assignment, Award, Evaluation, Nominee, Recusal, User
 from judging.services import queries
 from judging.services.audit import record_event
@@ -230,20 +229,16 @@ class ReminderError(ServiceError):
 @dataclass
 class Reminders:
     sent: list[JurorProgress] = field(default_factory=list)
-    # Left out: finished, not able to log in (invited or deactivated), or not reached because the
-    # mail server refused an earlier message.
+    # Left out: finished, or not able to log in (invited or deactivated).
     finished: list[JurorProgress] = field(default_factory=list)
     cannot_log_in: list[JurorProgress] = field(default_factory=list)
-    unsent: list[JurorProgress] = field(default_factory=list)
-    error: str | None = None
 
 
 def remind_jurors(award: Award, *, actor: User, juror: User | None = None) -> Reminders:
     """Email every unfinished juror of the award (or just `juror`) how many evaluations they
-    have left, with a link to their dashboard; each message sent is audited.
+    have left, with a link to their dashboard; each message queued is audited.
 
-    A juror who has finished gets nothing. On the first message the mail server refuses, the
-    rest are not tried (the server is most likely down) and are reported as unsent.
+    A juror who has finished gets nothing.
     """
     if award.status != "scoring":
         raise ReminderError("Reminders can be sent only while the jury is scoring.")
@@ -258,15 +253,8 @@ def remind_jurors(award: Award, *, actor: User, juror: User | None = None) -> Re
             report.finished.append(row)
         elif row.juror.status != "active":
             report.cannot_log_in.append(row)
-        elif report.error is not None:
-            report.unsent.append(row)
         else:
-            try:
-                send_reminder(row.juror, award, left=row.left, drafts=row.drafts)
-            except MailError as exc:
-                report.error = str(exc)
-                report.unsent.append(row)
-                continue
+            send_reminder(row.juror, award, left=row.left, drafts=row.drafts)
             report.sent.append(row)
             record_event(
                 "jury.reminded",
