@@ -10,7 +10,16 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from judging.extensions import db, limiter
-from judging.models import AccountToken, AuditEvent, Award, JuryMember, Nominee, Recusal, User
+from judging.models import (
+    AccountToken,
+    AuditEvent,
+    Award,
+    JuryMember,
+    Nominee,
+    OutgoingMail,
+    Recusal,
+    User,
+)
 
 from .fixtures.app import emptied_after, make_test_app
 from .fixtures.domain import csrf_token, log_in
@@ -167,6 +176,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/vote/<slug>/online/<token>/confirm"): NOWHERE,
     ("GET", "/admin/audit"): ADMINS,
     ("POST", "/admin/audit/verify"): ADMIN_ACTION,
+    ("GET", "/admin/mail"): ADMINS,
+    ("POST", "/admin/mail/<int:mail_id>/retry"): ADMIN_ACTION,
     ("POST", "/admin/awards/<slug>/publish"): form_post(ADMINS),
     # Setting up awards and their criteria.
     ("GET", "/admin/awards/new"): ADMINS,
@@ -386,6 +397,16 @@ def _recusal(make_user, award: Award) -> Recusal:
     return recusal
 
 
+def _failed_mail() -> OutgoingMail:
+    """A message the sender gave up on: the one an administrator may send again."""
+    from judging.services.outbox import queue_mail
+
+    mail = queue_mail("someone@example.org", "Hello", "A body.", kind="announcement")
+    mail.status = "failed"
+    db.session.commit()
+    return mail
+
+
 def _become(persona: str, client, make_user, request) -> None:
     """Log `client` in as `persona`; anonymous stays as it is."""
     if persona == "anonymous":
@@ -463,6 +484,8 @@ def test_access(app, client, make_user, request, method, rule, persona, expected
         values["recusal_id"] = _recusal(make_user, award).id
     if "criterion_id" in values:
         values["criterion_id"] = award.criteria[0].id
+    if "mail_id" in values:
+        values["mail_id"] = _failed_mail().id
     _become(persona, client, make_user, request)
 
     with app.test_request_context():

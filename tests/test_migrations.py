@@ -231,6 +231,39 @@ def test_events_the_old_release_writes_during_the_upgrade_are_sealed_then_refuse
     assert code == 1 and "an unkeyed event after keyed ones" in output
 
 
+def test_at_0011_the_outbox_table_comes_and_goes_and_keeps_no_dangling_account(empty_app):
+    """A new table only: the accounts already there stay as they were; a message to an account
+    that is deleted keeps its row, without the account."""
+    from sqlalchemy import text
+
+    upgrade(revision="0010")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO user_account (email, name, role, active, created_at,"
+                " session_version) VALUES ('jo@example.org', 'Jo', 'juror', true,"
+                " '2026-01-01', 1)"
+            )
+        )
+    upgrade()
+    with db.engine.begin() as connection:
+        user_id = connection.execute(text("SELECT id FROM user_account")).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO outgoing_mail (kind, user_id, recipient, recipient_domain, subject,"
+                " message, status, attempts, created_at, next_attempt_at) VALUES ('reminder',"
+                " :user, 'jo@example.org', 'example.org', 'Reminder', :message, 'queued', 0,"
+                " '2026-01-01', '2026-01-01')"
+            ),
+            {"user": user_id, "message": b"To: jo@example.org\n\nHello"},
+        )
+        connection.execute(text("DELETE FROM user_account"))
+        row = connection.execute(text("SELECT user_id, message FROM outgoing_mail")).one()
+        assert row.user_id is None and bytes(row.message).endswith(b"Hello")
+    downgrade(revision="0010")
+    assert "outgoing_mail" not in inspect(db.engine).get_table_names()
+
+
 def test_at_0010_awards_past_draft_or_seeded_stay_public_and_admin_drafts_do_not(empty_app):
     """What was visible for a reason stays visible: awards past draft, and awards a seed file
     loaded (the shipped one); a draft only made in the admin pages was listed by mistake."""

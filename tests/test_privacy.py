@@ -21,6 +21,7 @@ from judging.models import (
     Base,
     Criterion,
     Nominee,
+    OutgoingMail,
     RecoveryCode,
     ResultSnapshot,
     User,
@@ -508,6 +509,26 @@ def test_purge_removes_exactly_what_is_past_retention_and_results_still_verify(
             RecoveryCode(user_id=admin.id, code_hash="f" * 64),  # unused: stays
         ]
     )
+
+    def mail(subject, status, days_ago):
+        db.session.add(
+            OutgoingMail(
+                kind="vote_link",
+                recipient=None if status == "sent" else "v@example.org",
+                recipient_domain="example.org",
+                subject=subject,
+                message=None if status == "sent" else b"To: v@example.org\n\nlink",
+                status=status,
+                attempts=1,
+                created_at=now - timedelta(days=days_ago),
+                next_attempt_at=now - timedelta(days=days_ago),
+            )
+        )
+
+    mail("old sent", "sent", 8)  # goes
+    mail("old failed", "failed", 8)  # goes, address and link with it
+    mail("old but still queued", "queued", 8)  # stays: the sender has not given up on it
+    mail("recent sent", "sent", 6)  # stays
     db.session.commit()
     outbox = Path(app.instance_path) / "outbox"
     outbox.mkdir(parents=True)
@@ -534,6 +555,7 @@ def test_purge_removes_exactly_what_is_past_retention_and_results_still_verify(
         "removed      2 account links",
         "removed      1 used recovery codes",
         "removed      1 outbox messages",
+        "removed      2 sent or failed mail records",
     ):
         assert line in result.output
     db.session.expire_all()
@@ -550,6 +572,10 @@ def test_purge_removes_exactly_what_is_past_retention_and_results_still_verify(
     assert sorted(db.session.scalars(select(AccountToken.token_hash))) == ["b" * 64, "d" * 64]
     assert db.session.scalars(select(RecoveryCode.code_hash)).all() == ["f" * 64]
     assert not stale.exists() and fresh.exists()
+    assert sorted(db.session.scalars(select(OutgoingMail.subject))) == [
+        "old but still queued",
+        "recent sent",
+    ]
     # What the results are verified from is all there.
     assert [(b.id, b.nominee_id, b.receipt) for b in ballots] == [r[:3] for r in before["ballots"]]
     assert {a.slug: voting.tally(a) for a in (old, recent)} == tallies

@@ -1,7 +1,8 @@
 """Administration. Each module adds one area's routes to the blueprint: the awards overview,
 the award page, its lifecycle steps and settings (views), people (people_views), the audit
-ledger, setting up awards and criteria, the ceremony, the jury, nominees, anonymising jurors,
-publication, the leaderboard and its exports, and the vote. Their forms are in forms.py."""
+ledger, outgoing mail (mail_views), setting up awards and criteria, the ceremony, the jury,
+nominees, anonymising jurors, publication, the leaderboard and its exports, and the vote.
+Their forms are in forms.py."""
 
 from flask import Blueprint
 
@@ -16,6 +17,7 @@ from judging.admin import (  # noqa: E402, F401
     award_views,
     ceremony_views,
     jury_views,
+    mail_views,
     nominee_views,
     people_views,
     privacy_views,

@@ -14,6 +14,7 @@ times) is deleted by `flask purge` after RETENTION_DAYS_OUTBOX days, failed rows
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -76,10 +77,12 @@ def _due(now: datetime):
 def claim_due(*, limit: int, lease: timedelta, now: datetime | None = None) -> list[Claimed]:
     """Claim up to `limit` due messages for `lease`: no other sender takes them meanwhile.
 
-    One UPDATE: on PostgreSQL its subquery locks the rows it picks and skips rows another
-    sender's claim is locking (FOR UPDATE SKIP LOCKED), so several senders never wait on each
-    other nor claim a row twice; SQLite runs one writer at a time. A claim left by a sender that
-    was killed expires after `lease`, and the message is sent by the next run.
+    On PostgreSQL the rows are picked with FOR UPDATE SKIP LOCKED, so several senders never
+    wait on each other nor claim a row twice (picked first, then updated by id: inside an
+    UPDATE's IN (...) the planner may run a LIMIT ... SKIP LOCKED subquery more than once and
+    claim more than `limit`). SQLite runs one writer at a time: one UPDATE picks and claims.
+    A claim left by a sender that was killed expires after `lease`, and the message is sent by
+    the next run.
     """
     now = now or utcnow()
     claim = uuid.uuid4().hex
@@ -88,11 +91,17 @@ def claim_due(*, limit: int, lease: timedelta, now: datetime | None = None) -> l
         .where(_due(now))
         .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
+    ids: Any
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = list(db.session.scalars(picked.with_for_update(skip_locked=True)))
+        if not ids:
+            return []
+    else:
+        ids = picked.scalar_subquery()
     db.session.execute(
         update(OutgoingMail)
-        .where(OutgoingMail.id.in_(picked.scalar_subquery()), _due(now))
+        .where(OutgoingMail.id.in_(ids), _due(now))
         .values(claimed_until=now + lease, claimed_by=claim),
         execution_options={"synchronize_session": False},
     )

@@ -1,8 +1,9 @@
 """Personal data: a person's own data as a download, anonymising a juror, retention and purge.
 
 What is personal here: a user's email address, name, password and second-factor secrets, their
-evaluations' comments; voters' addresses (never stored: a keyed hash only), and the keyed
-hashes of voters' IP addresses and browsers. What must stay for published results to remain
+evaluations' comments; voters' addresses (stored as a keyed hash only, and in the outbox only
+until their link is sent: services/outbox.py), and the keyed hashes of voters' IP addresses
+and browsers. What must stay for published results to remain
 verifiable: scores, evaluations, recusals, ballots' choices and their voiding, the snapshots
 and the audit chain. Anonymising and purging remove the first without touching the second.
 """
@@ -36,6 +37,7 @@ from judging.models import (
     Evaluation,
     JuryMember,
     Nominee,
+    OutgoingMail,
     RecoveryCode,
     Recusal,
     ResultSnapshot,
@@ -281,7 +283,9 @@ def purge(config: dict, *, outbox: Path | None = None, dry_run: bool = False) ->
       unused credential is deleted;
     - account links (invitation, reset) expired or used RETENTION_DAYS_ACCOUNT_TOKENS ago, and
       recovery codes used that long ago, are deleted;
-    - copies of sent mail in the local outbox older than RETENTION_DAYS_OUTBOX are deleted.
+    - copies of sent mail in the local outbox older than RETENTION_DAYS_OUTBOX are deleted, and
+      so are the outbox table's sent and failed rows queued that long ago (a sent row holds no
+      address nor message any more; a failed one still does, its links long expired).
     """
     due = _due(config, outbox)
     result = _count(due)
@@ -303,6 +307,7 @@ class _Due:
     used: ColumnElement[bool]  # a credential a ballot was cast with
     tokens: ColumnElement[bool]
     codes: ColumnElement[bool]
+    mail_rows: ColumnElement[bool]
     old_mail: list[Path]
 
 
@@ -311,8 +316,9 @@ def _due(config: dict, outbox: Path | None) -> _Due:
     published = _published_before(now - timedelta(days=config["RETENTION_DAYS_AFTER_PUBLICATION"]))
     token_cutoff = now - timedelta(days=config["RETENTION_DAYS_ACCOUNT_TOKENS"])
     old_mail = []
+    mail_cutoff = now - timedelta(days=config["RETENTION_DAYS_OUTBOX"])
     if outbox is not None and outbox.is_dir():
-        limit = (now - timedelta(days=config["RETENTION_DAYS_OUTBOX"])).timestamp()
+        limit = mail_cutoff.timestamp()
         old_mail = [p for p in sorted(outbox.glob("*.eml")) if p.stat().st_mtime < limit]
     return _Due(
         ballots=Ballot.award_id.in_(published)
@@ -322,6 +328,7 @@ def _due(config: dict, outbox: Path | None) -> _Due:
         used=exists().where(Ballot.credential_id == VotingCredential.id),
         tokens=or_(AccountToken.expires_at < token_cutoff, AccountToken.used_at < token_cutoff),
         codes=RecoveryCode.used_at < token_cutoff,
+        mail_rows=(OutgoingMail.status != "queued") & (OutgoingMail.created_at < mail_cutoff),
         old_mail=old_mail,
     )
 
@@ -338,6 +345,7 @@ def _count(due: _Due) -> Purge:
             "account links": count(AccountToken, due.tokens),
             "used recovery codes": count(RecoveryCode, due.codes),
             "outbox messages": len(due.old_mail),
+            "sent or failed mail records": count(OutgoingMail, due.mail_rows),
         }
     )
 
@@ -361,5 +369,6 @@ def _remove(due: _Due) -> None:
     )
     db.session.execute(delete(AccountToken).where(due.tokens), execution_options=bulk)
     db.session.execute(delete(RecoveryCode).where(due.codes), execution_options=bulk)
+    db.session.execute(delete(OutgoingMail).where(due.mail_rows), execution_options=bulk)
     for path in due.old_mail:
         path.unlink(missing_ok=True)
