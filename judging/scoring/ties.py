@@ -12,7 +12,7 @@ Pure, like the rest of judging.scoring: plain values in, plain values out.
   change?
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypedDict
 
@@ -31,13 +31,23 @@ def same(a: float, b: float) -> bool:
 def runs(items: Sequence[str], value: Mapping[str, float]) -> list[list[str]]:
     """Consecutive items (already sorted by `value`, highest first) with the same value as the
     first of their run."""
-    grouped: list[list[str]] = []
+    return list(_runs(items, value))
+
+
+def _runs(items: Iterable[str], value: Mapping[str, float]) -> Iterator[list[str]]:
+    """runs, one at a time: a caller that needs only the first few stops early."""
+    run: list[str] = []
+    first = 0.0
     for item in items:
-        if grouped and same(value[grouped[-1][0]], value[item]):
-            grouped[-1].append(item)
+        current = value[item]
+        if run and abs(first - current) <= TOLERANCE:  # same(first, current), inlined: hot
+            run.append(item)
         else:
-            grouped.append([item])
-    return grouped
+            if run:
+                yield run
+            run, first = [item], current
+    if run:
+        yield run
 
 
 @dataclass(frozen=True)
@@ -59,32 +69,41 @@ def order(
     score: Mapping[str, float | None],
     tie_keys: Mapping[str, tuple[float, ...]],
     casting: Sequence[CastingDecision],
+    *,
+    limit: int | None = None,
 ) -> list[Placement]:
     """Sort by score, break ties by the rules, apply casting decisions, and number the ranks.
 
-    Ranks are shared by nominees still tied after every rule (1, 2, 2, 4).
+    Ranks are shared by nominees still tied after every rule (1, 2, 2, 4). With `limit`, only
+    the scored nominees down to place `limit` (and the whole of a group that reaches it): the
+    same placements as the full order's first ones, for a caller that wants only the top.
     """
     known = {n: s for n, s in score.items() if s is not None}
     scored = sorted(known, key=lambda n: (-known[n], n))
-    unscored = sorted(n for n in score if score[n] is None)
     decided_by: dict[str, str] = {}
-    groups: list[list[str]] = []
-    for run in runs(scored, known):
-        groups.extend(_break_ties(run, tie_keys, 0, decided_by))
-
     decisions = {frozenset(d.order): d for d in casting}
     placements: list[Placement] = []
     position = 1
-    for group in groups:
-        decision = decisions.get(frozenset(group)) if len(group) > 1 else None
-        if decision:
-            for offset, nominee in enumerate(decision.order):
-                placements.append(Placement(nominee, position + offset, False, "casting"))
-        else:
-            placements.extend(
-                Placement(n, position, len(group) > 1, decided_by.get(n, "score")) for n in group
-            )
-        position += len(group)
+    for run in _runs(scored, known):
+        if limit is not None and position > limit:
+            return placements
+        for group in _break_ties(run, tie_keys, 0, decided_by) if len(run) > 1 else [run]:
+            decision = decisions.get(frozenset(group)) if len(group) > 1 else None
+            if decision:
+                for offset, nominee in enumerate(decision.order):
+                    placements.append(Placement(nominee, position + offset, False, "casting"))
+            elif len(group) == 1:
+                placements.append(
+                    Placement(group[0], position, False, decided_by.get(group[0], "score"))
+                )
+            else:
+                placements.extend(
+                    Placement(n, position, True, decided_by.get(n, "score")) for n in group
+                )
+            position += len(group)
+    if limit is not None:
+        return placements
+    unscored = sorted(n for n in score if score[n] is None)
     placements.extend(Placement(n, position, len(unscored) > 1, "score") for n in unscored)
     return placements
 
@@ -126,9 +145,7 @@ def sensitivity(
     and whether they differ from `chosen`'s."""
     placed = {}
     for method, scores in by_method.items():
-        placed[method] = [
-            p for p in order(scores, tie_keys, casting) if scores[p.nominee] is not None
-        ]
+        placed[method] = order(scores, tie_keys, casting, limit=3)  # scored nominees only
     winner = {m: ordered[0].nominee if ordered else None for m, ordered in placed.items()}
     top3 = {m: [p.nominee for p in ordered[:3]] for m, ordered in placed.items()}
     return {
