@@ -1,16 +1,27 @@
 """From stored scores to results: the leaderboard, exports, the results CLI and demo data."""
 
 import csv
+import html
 import io
 import json
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 
 from judging.extensions import db
-from judging.models import AuditEvent, CastingDecision, Evaluation, User
-from judging.services import demo, results
+from judging.models import (
+    AuditEvent,
+    CastingDecision,
+    Criterion,
+    Evaluation,
+    JuryMember,
+    Nominee,
+    Score,
+    User,
+    utcnow,
+)
+from judging.services import demo, recusals, results
 
 from .fixtures.domain import csrf_token
 
@@ -374,3 +385,193 @@ def test_the_results_cli_csv_defuses_formulas_without_a_bom(
     first = next(csv.DictReader(io.StringIO(result.output)))
     assert first["title"] == "'" + FORMULAS["title"]
     assert first["city"] == "'-2+3"
+
+
+# --- The leaderboard of a large award: the top 100, the rest a click away ---------------------
+
+
+def grow(award, nominees: int) -> None:
+    """`nominees` more nominees in the award, each scored by one new juror (8 on every
+    criterion but one point more on impact for each step up): distinct scores, no ties.
+    Bulk inserts, so that an award of over 100 nominees takes a moment to build."""
+    juror = User(email="many@example.org", name="Many", role="juror", active=True)
+    db.session.add(juror)
+    db.session.flush()
+    db.session.add(JuryMember(award_id=award.id, user_id=juror.id))
+    db.session.execute(
+        insert(Nominee),
+        [
+            {
+                "award_id": award.id,
+                "slug": f"extra-{i:03}",
+                "title": f"Extra nominee {i:03}",
+                "organisation": "Org",
+                "city": "City",
+                "country": "Country",
+                "position": 100 + i,
+            }
+            for i in range(nominees)
+        ],
+    )
+    ids = db.session.scalars(
+        select(Nominee.id).where(Nominee.slug.like("extra-%")).order_by(Nominee.position)
+    ).all()
+    db.session.execute(
+        insert(Evaluation),
+        [
+            {"award_id": award.id, "nominee_id": n, "juror_id": juror.id, "submitted_at": utcnow()}
+            for n in ids
+        ],
+    )
+    evaluations = db.session.execute(
+        select(Evaluation.id, Evaluation.nominee_id).where(Evaluation.juror_id == juror.id)
+    ).all()
+    place = {n: i for i, n in enumerate(ids)}
+    criteria = {c.slug: c.id for c in award.criteria}
+    db.session.execute(
+        insert(Score),
+        [
+            {
+                "evaluation_id": e,
+                "criterion_id": criterion_id,
+                "value": 1 + place[n] % 9 if slug == "impact" else 1 + place[n] // 9 % 9,
+            }
+            for e, n in evaluations
+            for criterion_id, slug in [(criteria[s], s) for s in criteria]
+        ],
+    )
+    db.session.commit()
+
+
+def rows_of(page: str) -> int:
+    """The rows of the jury ranking table."""
+    table = page[page.index('<table class="table leaderboard">') :]
+    return table[: table.index("</table>")].count('<td class="rank">')
+
+
+def test_a_large_leaderboard_lists_the_top_100_and_links_to_the_rest(app, logged_in, seeded_award):
+    grow(seeded_award, 230)  # 243 nominees, 230 of them scored
+    client, _ = logged_in(role="admin")
+    url = "/admin/awards/excellence-award/leaderboard"
+    page = client.get(url + "?method=median").get_data(as_text=True)
+    assert rows_of(page) == 100
+    assert page.count('class="dot"') == 100  # the chart: the same top 100
+    assert "Showing the top 100 of 243 nominees." in page
+    more = re.search(r'href="([^"]+show=200[^"]*)"[^>]*>Show the next 100<', page).group(1)
+    everything = re.search(r'href="([^"]+show=all[^"]*)"[^>]*>Show all 243<', page).group(1)
+    assert "method=median" in html.unescape(more)  # the method chosen stays
+    page = client.get(html.unescape(more)).get_data(as_text=True)
+    assert rows_of(page) == 200
+    assert "Showing the top 200 of 243 nominees." in page and "Show the next 43" in page
+    page = client.get(html.unescape(everything)).get_data(as_text=True)
+    assert "Showing the top" not in page
+    assert rows_of(page) == 243  # the 13 unscored come last, unranked
+    csv_rows = client.get("/admin/awards/excellence-award/results.csv").get_data(as_text=True)
+    assert len(csv_rows.strip().splitlines()) == 1 + 243  # the export has them all
+
+
+def test_a_small_leaderboard_lists_every_nominee_without_links(
+    app, logged_in, seeded_award, make_user, make_evaluation
+):
+    enter_scores(make_user, make_evaluation, seeded_award, {"Ann": {"evikomp": 10, "omapu": 4}})
+    client, _ = logged_in(role="admin")
+    page = client.get("/admin/awards/excellence-award/leaderboard").get_data(as_text=True)
+    assert rows_of(page) == 13
+    assert "Showing the top" not in page and "show=all" not in page
+
+
+# --- The ranking's cache: a fresh ranking after any change of what it is computed from --------
+
+
+@pytest.fixture
+def ranked(seeded_award, make_user, make_evaluation):
+    """Ann and Ben score EVIKOMP above OMAPU; the ranking is computed once (and cached)."""
+    jurors = enter_scores(
+        make_user,
+        make_evaluation,
+        seeded_award,
+        {"Ann": {"evikomp": 10, "omapu": 4}, "Ben": {"evikomp": 9, "omapu": 6}},
+    )
+    first = results.compute(seeded_award)
+    again = results.compute(seeded_award)
+    assert again.result is first.result  # from the cache
+    return seeded_award, jurors, first.result
+
+
+def score_of(award, slug: str) -> float:
+    db.session.expire_all()
+    award = db.session.get(type(award), award.id)
+    return next(r.score for r in results.compute(award).result.results if r.nominee == slug)
+
+
+def impact_score(juror, nominee: str) -> Score:
+    return db.session.scalar(
+        select(Score)
+        .join(Evaluation)
+        .join(Nominee, Nominee.id == Evaluation.nominee_id)
+        .join(Criterion)
+        .where(Evaluation.juror_id == juror.id, Nominee.slug == nominee, Criterion.slug == "impact")
+    )
+
+
+def test_the_cached_ranking_is_recomputed_after_a_score_changes(app, ranked):
+    award, jurors, _ = ranked
+    assert score_of(award, "evikomp") == pytest.approx(94.444, abs=0.01)
+    # Changed in the table itself: no new version, no new updated_at.
+    impact_score(jurors["Ann"], "evikomp").value = 1
+    db.session.commit()
+    assert score_of(award, "evikomp") < 90
+
+
+def test_changes_that_cancel_out_in_a_sum_still_refresh_the_ranking(app, ranked):
+    award, jurors, _ = ranked
+    before = score_of(award, "evikomp")
+    scores = db.session.scalars(
+        select(Score)
+        .join(Evaluation)
+        .where(Evaluation.juror_id == jurors["Ben"].id)
+        .where(
+            Evaluation.nominee_id == db.session.scalar(select(Nominee.id).filter_by(slug="evikomp"))
+        )
+        .order_by(Score.criterion_id)
+    ).all()
+    # Three neighbouring criteria +1, -2, +1: the values' sum, and their sum weighted by the
+    # criterion's id, are both unchanged; the weighted mean is not (the weights differ).
+    for score, change in zip(scores[:3], (1, -2, 1), strict=True):
+        score.value += change
+    db.session.commit()
+    weights = [c.weight for c in award.criteria][:3]
+    assert weights[0] - 2 * weights[1] + weights[2] != 0  # the score does move
+    assert score_of(award, "evikomp") != pytest.approx(before, abs=1e-9)
+
+
+def test_the_cached_ranking_is_recomputed_after_a_recusal(app, ranked):
+    award, jurors, _ = ranked
+    evikomp = next(n for n in award.nominees if n.slug == "evikomp")
+    award.status = "scoring"
+    db.session.commit()
+    recusals.declare_recusal(award, evikomp, juror=jurors["Ben"], reason="Advised them.")
+    db.session.commit()
+    assert score_of(award, "evikomp") == pytest.approx(100.0)  # Ann's alone
+
+
+def test_the_cached_ranking_is_recomputed_after_a_criterion_weight_changes(app, ranked):
+    award, jurors, _ = ranked
+    impact_score(jurors["Ann"], "omapu").value = 10  # 4 on the others: the weights matter
+    db.session.commit()
+    before = score_of(award, "omapu")  # computed and cached
+    impact = next(c for c in award.criteria if c.slug == "impact")
+    impact.weight += 5  # weights lock once scored in the pages: changed in the table
+    db.session.commit()
+    assert score_of(award, "omapu") > before
+
+
+def test_the_cached_ranking_is_recomputed_after_the_quorum_changes(app, ranked):
+    award, _, first = ranked
+    award.quorum = 5
+    db.session.commit()
+    db.session.expire_all()
+    award = db.session.get(type(award), award.id)
+    again = results.compute(award).result
+    assert again is not first
+    assert any(f.kind == "low_coverage" for f in again.flags)

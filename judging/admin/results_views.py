@@ -24,15 +24,32 @@ def _method() -> str | None:
     return _method_of(request.args.get("method"))
 
 
+# The leaderboard lists the top TOP nominees; "show the next" adds as many again, "show all"
+# lists every one (the exports always hold them all).
+TOP = 100
+
+
+def _shown(total: int) -> int:
+    """How many of the ranked nominees the page lists: ?show=N (at least TOP) or ?show=all."""
+    asked = request.args.get("show", "")
+    if asked == "all":
+        return total
+    return max(TOP, int(asked)) if asked.isdigit() else TOP
+
+
 @blueprint.get("/awards/<slug>/leaderboard")
 def leaderboard(slug: str):
-    """Rank, score, criteria, coverage, flags, every method side by side, and two charts."""
+    """Rank, score, criteria, coverage, flags, every method side by side, and two charts: the
+    top TOP nominees, the rest a click away."""
     award = award_or_404(slug)
     method = _method() or award.aggregation_method
     computed = results.compute(award, method)
     result, nominees = computed.result, computed.nominees
-    jurors = results.juror_labels(award)
+    progress = jury_progress(award)
+    jurors = {row.juror.id: row.juror.name for row in progress}  # every juror of the award
     ties = casting_service.tie_groups(result)
+    total = len(result.results)
+    shown = min(_shown(total), total)
     final = final_winners = None
     if award.vote_weight:  # ranked as publication ranks it: jury and vote combined
         count = voting.tally(award)
@@ -51,11 +68,17 @@ def leaderboard(slug: str):
         nominees=nominees,
         criteria=computed.criteria,
         jurors=jurors,
-        progress=jury_progress(award),
+        progress=progress,
         ties=ties,
         casting_forms={key: CastingForm(prefix=f"tie-{i}") for i, key in enumerate(ties)},
+        shown=shown,
+        total=total,
+        more=min(total, shown + TOP),
         distribution=charts.distribution(
-            [(nominees[r.nominee].title, list(r.totals.values()), r.score) for r in result.results]
+            [
+                (nominees[r.nominee].title, list(r.totals.values()), r.score)
+                for r in result.results[:shown]
+            ]
         ),
         severity=charts.severity(
             [

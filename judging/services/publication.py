@@ -142,8 +142,9 @@ def review(award: Award) -> list[Blocker]:
 def document(
     award: Award, *, published_at: str | None, version_: str | None, override_reason: str
 ) -> dict:
-    """The full results document of the award as it stands in the database now."""
-    computed = results.compute(award)
+    """The full results document of the award as it stands in the database now (computed
+    afresh, never from the cache: what is published and verified is ranked from the rows)."""
+    computed = results.compute(award, cached=False)
     result = computed.result
     # Jurors are anonymised in published results: J1, J2... by a stable order (their ids).
     jurors = {

@@ -1,15 +1,28 @@
 """Results: the award's stored scores, ranked by judging.scoring, and their exports.
 
 The scores are read in a fixed number of queries whatever the award's size: one for the
-criteria, one for the nominees, one for every score row, one for recusals, one for casting
-decisions (a test counts them).
+criteria, one for the nominees, one for recusals, one for casting decisions, one for a
+fingerprint of the scores that count and, unless the ranking of exactly these inputs is in
+this process's cache, one for every score row (a test counts them).
+
+The cache: ranking 150,000 scores takes a second, and the leaderboard asks for it on every
+load while nothing changes. Each process keeps the last few rankings (an LRU of
+CACHE_SIZE), keyed on everything `ranking.rank` is given: the method, the quorum, the criteria
+(weights and scales), the nominees in the running, the recusals in force and the casting
+decisions (each read in full: they are few), and, for the scores, a fingerprint the database
+computes over the very rows `score_rows` would return (their count, sums of the values and of
+a mix of each row's evaluation, criterion and value, the evaluations' versions and latest
+change). A changed, added or removed score, juror or assignment changes the fingerprint; any
+other input is compared as it is. Publication computes afresh (`cached=False`).
 """
 
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Select, cast, func, select
 
 from judging.csv_export import write_csv
 from judging.extensions import db
@@ -36,15 +49,32 @@ def _criteria(award: Award) -> list[Criterion]:
     )
 
 
-def _nominees(award: Award) -> list[Nominee]:
+class NomineeRow(NamedTuple):
+    """What the results show of a nominee: read as plain rows, not hydrated as models."""
+
+    id: int
+    slug: str
+    title: str
+    organisation: str
+    city: str
+    country: str
+
+
+def _nominees(award: Award) -> list[NomineeRow]:
     """The nominees in the running: a withdrawn nominee leaves every aggregate."""
-    return list(
-        db.session.scalars(
-            select(Nominee)
-            .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
-            .order_by(Nominee.position)
+    rows = db.session.execute(
+        select(
+            Nominee.id,
+            Nominee.slug,
+            Nominee.title,
+            Nominee.organisation,
+            Nominee.city,
+            Nominee.country,
         )
+        .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
+        .order_by(Nominee.position)
     )
+    return [NomineeRow(*row) for row in rows]
 
 
 def score_rows(award: Award):
@@ -53,8 +83,41 @@ def score_rows(award: Award):
     What counts is what the jury was asked for: submitted, by a juror still on the award's
     jury, and, where the award assigns nominees, of a nominee assigned to that juror.
     """
+    return db.session.execute(
+        _counted(award, Evaluation.juror_id, Evaluation.nominee_id, Score.criterion_id, Score.value)
+    ).all()
+
+
+# A prime below 2**31: the fingerprint's mix stays within 64-bit integers on both engines.
+_PRIME = 2_147_483_647
+
+
+def scores_fingerprint(award: Award) -> tuple[Any, ...]:
+    """A fingerprint of the rows score_rows returns, computed by the database in one query.
+
+    Each row's mix is x*x mod p times (value + 1), x from its evaluation and criterion: not
+    linear in the rows, so changes that cancel in a plain sum (one criterion up by two, its
+    neighbours down by one) still change it."""
+    x = (cast(Evaluation.id, BigInteger) * 1009 + Score.criterion_id) % _PRIME
+    mix = (x * x) % _PRIME * (Score.value + 1)
+    row = db.session.execute(
+        _counted(
+            award,
+            func.count(),
+            func.sum(Score.value),
+            func.sum(mix),
+            func.sum(Evaluation.version),
+            func.max(Evaluation.updated_at),
+        )
+    ).one()
+    return tuple(row)
+
+
+def _counted(award: Award, *columns) -> Select:
+    """The SELECT of `columns` over the score rows that count (score_rows says which)."""
     query = (
-        select(Evaluation.juror_id, Evaluation.nominee_id, Score.criterion_id, Score.value)
+        select(*columns)
+        .select_from(Evaluation)
         .join(Score, Score.evaluation_id == Evaluation.id)
         .join(
             JuryMember,
@@ -73,7 +136,7 @@ def score_rows(award: Award):
             (Assignment.nominee_id == Evaluation.nominee_id)
             & (Assignment.juror_id == Evaluation.juror_id),
         )
-    return db.session.execute(query).all()
+    return query
 
 
 def casting_decisions(award: Award, method: str) -> list[ties.CastingDecision]:
@@ -89,20 +152,79 @@ def casting_decisions(award: Award, method: str) -> list[ties.CastingDecision]:
 class Computed:
     """An award's ranking, with the rows it names for display."""
 
-    result: ranking.Ranking[int]  # jurors by user id
-    nominees: dict[str, Nominee]  # the nominees in the running, by slug
+    result: ranking.Ranking[int]  # jurors by user id; shared with the cache: read, never change
+    nominees: dict[str, NomineeRow]  # the nominees in the running, by slug
     criteria: list[Criterion]  # in the award's order
 
 
-def compute(award: Award, method: str | None = None) -> Computed:
+CACHE_SIZE = 4  # rankings kept per process; the large award's takes about 10 MB
+_cache: OrderedDict[tuple[Any, ...], ranking.Ranking[int]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def compute(award: Award, method: str | None = None, *, cached: bool = True) -> Computed:
     """The award's ranking under `method` (default: the award's own), with its nominees and
-    criteria for display."""
+    criteria for display; from this process's cache when none of its inputs has changed
+    (`cached=False`: computed afresh, and not kept)."""
     method = method or award.aggregation_method
     criteria = _criteria(award)
     nominees = _nominees(award)
     slug_of_nominee = {n.id: n.slug for n in nominees}
-    slug_of_criterion = {c.id: c.slug for c in criteria}
+    recused = sorted(
+        (juror_id, nominee_id)
+        for juror_id, nominee_id in db.session.execute(queries.active_recusals(award))
+        if nominee_id in slug_of_nominee  # not withdrawn
+    )
+    casting = casting_decisions(award, method)
+    key = (
+        award.id,
+        method,
+        award.quorum,
+        award.assignment_mode,
+        tuple((c.id, c.slug, c.weight, c.scale_min, c.scale_max) for c in criteria),
+        tuple(slug_of_nominee.items()),
+        tuple(recused),
+        tuple(casting),
+        scores_fingerprint(award) if cached else None,
+    )
+    result = _cache_get(key) if cached else None
+    if result is None:
+        result = _rank(award, method, criteria, slug_of_nominee, recused, casting)
+        if cached:
+            _cache_put(key, result)
+    return Computed(result, {n.slug: n for n in nominees}, criteria)
 
+
+def _cache_get(key: tuple[Any, ...]) -> ranking.Ranking[int] | None:
+    with _cache_lock:
+        result = _cache.get(key)
+        if result is not None:
+            _cache.move_to_end(key)
+        return result
+
+
+def _cache_put(key: tuple[Any, ...], result: ranking.Ranking[int]) -> None:
+    with _cache_lock:
+        _cache[key] = result
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _rank(
+    award: Award,
+    method: str,
+    criteria: list[Criterion],
+    slug_of_nominee: dict[int, str],
+    recused: list[tuple[int, int]],
+    casting: list[ties.CastingDecision],
+) -> ranking.Ranking[int]:
+    """Read every score that counts and rank them (judging.scoring does the arithmetic)."""
+    slug_of_criterion = {c.id: c.slug for c in criteria}
     scores: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     for juror_id, nominee_id, criterion_id, value in score_rows(award):
         if nominee_id in slug_of_nominee:  # not withdrawn
@@ -111,21 +233,15 @@ def compute(award: Award, method: str | None = None) -> Computed:
         ranking.Evaluation(juror_id, slug_of_nominee[nominee_id], values)
         for (juror_id, nominee_id), values in scores.items()
     ]
-    recusals = [
-        (juror_id, slug_of_nominee[nominee_id])
-        for juror_id, nominee_id in db.session.execute(queries.active_recusals(award))
-        if nominee_id in slug_of_nominee  # not withdrawn
-    ]
-    result = ranking.rank(
+    return ranking.rank(
         [ranking.Criterion(c.slug, c.weight, c.scale_min, c.scale_max) for c in criteria],
-        [n.slug for n in nominees],
+        list(slug_of_nominee.values()),
         evaluations,
-        recusals,
+        [(juror_id, slug_of_nominee[nominee_id]) for juror_id, nominee_id in recused],
         method=method,
-        casting=casting_decisions(award, method),
+        casting=casting,
         quorum=award.quorum,
     )
-    return Computed(result, {n.slug: n for n in nominees}, criteria)
 
 
 def _round(value: float | None) -> float | None:
