@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -97,13 +98,20 @@ class ProgressFacts:
     last_activity: dict[int, datetime]  # juror id: their latest save
 
 
-def _load(award: Award) -> ProgressFacts:
-    nominees = list(
-        db.session.scalars(
-            select(Nominee)
-            .where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
-            .order_by(Nominee.position)
-        )
+class _NomineeId(NamedTuple):
+    """A nominee as the jurors' counts need it: its id alone (jury_progress)."""
+
+    id: int
+
+
+def _load(award: Award, *, nominee_ids_only: bool = False) -> ProgressFacts:
+    """The facts; with `nominee_ids_only`, the nominees as their ids, not hydrated as models
+    (the large award's 5,000 models were half of its leaderboard's time)."""
+    in_running = (Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
+    nominees: list[Any] = (
+        [_NomineeId(i) for i in db.session.scalars(select(Nominee.id).where(*in_running))]
+        if nominee_ids_only
+        else list(db.session.scalars(select(Nominee).where(*in_running).order_by(Nominee.position)))
     )
     jurors = list(db.session.scalars(queries.jurors_of(award).order_by(User.name, User.id)))
     assigned = {
@@ -137,8 +145,9 @@ def _load(award: Award) -> ProgressFacts:
     )
 
 
-def count_progress(facts: ProgressFacts) -> AwardProgress:
-    """The counts of `award_progress`, from the loaded facts alone."""
+def count_progress(facts: ProgressFacts, *, jurors_only: bool = False) -> AwardProgress:
+    """The counts of `award_progress`, from the loaded facts alone (`jurors_only`: no
+    nominee rows)."""
     # Counted from the assignments, conflicts and evaluations that exist, not by visiting every
     # (juror, nominee) pair: 300 jurors x 5,000 nominees took seconds (bench/README.md).
     judged = _judged_pairs(facts)
@@ -180,7 +189,7 @@ def count_progress(facts: ProgressFacts) -> AwardProgress:
             submitted=by_nominee[nominee.id, "submitted"],
             drafts=by_nominee[nominee.id, "draft"],
         )
-        for nominee in facts.nominees
+        for nominee in ([] if jurors_only else facts.nominees)
     ]
     return AwardProgress(juror_rows, nominee_rows, facts.assigned, facts.recused, facts.evaluations)
 
@@ -207,7 +216,7 @@ def _judged_pairs(
 
 def jury_progress(award: Award) -> list[JurorProgress]:
     """Every juror of the award with their counts."""
-    return award_progress(award).jurors
+    return count_progress(_load(award, nominee_ids_only=True), jurors_only=True).jurors
 
 
 def recusals_of(award: Award) -> list[Recusal]:
