@@ -49,6 +49,7 @@ bench: $(INSTALLED)
 	command -v wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/ranking_bench.py | tee bench/out/ranking-sqlite.json
 	$(BIN)/python bench/ranking_bench.py --database-url $(BENCH_DATABASE_URL) | tee bench/out/ranking-postgresql.json
+	$(BIN)/python bench/large_bench.py --database-url $(BENCH_DATABASE_URL) --json bench/out/large.json
 	$(BIN)/python bench/http_bench.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python bench/cpu_bench.py --database-url $(BENCH_DATABASE_URL) --json bench/out/cpu.json
 
