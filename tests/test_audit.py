@@ -279,6 +279,21 @@ def test_a_rolled_back_event_never_becomes_the_checkpoint(app, runner, chain):
     assert verify(runner)[0] == 0
 
 
+def test_after_a_rolled_back_batch_the_next_event_chains_to_the_committed_head(app, runner, chain):
+    # A transaction that appends several events knows its head after the first; a rollback
+    # must leave the next transaction reading the real head again.
+    for n in range(3):
+        record_event("test.step", f"step:batch-{n}", {}, actor=None)
+    db.session.rollback()
+    record_event("test.step", "step:after", {}, actor=None)
+    record_event("test.step", "step:after-2", {}, actor=None)
+    db.session.commit()
+    events = ledger()
+    assert [e.seq for e in events] == list(range(1, 8))
+    assert events[5].prev_hash == chain[-1].hash
+    assert verify(runner)[0] == 0
+
+
 def test_a_malformed_checkpoint_is_refused_with_a_clear_message(app, runner, chain):
     code, output = verify(runner, "--checkpoint", "5:nothex")
     assert code == 2
