@@ -50,14 +50,16 @@ PUBLISHED_RESULTS_JSON = 2
 BALLOT_CAST = 6
 BALLOT_CAST_TOP_N = 11  # the ballot is the jury's top N: the ranking's grouped reads as well
 VOTE_PAGE = 2  # the printed card's ballot page: the award and its nominees
-# The card's form, confirmed: the card is checked (2 reads), then cast as above; the receipt
-# page reads the award and the chosen nominee again after the commit.
-VOTE_CONFIRM = 10
+# The card's form, confirmed: the award, its nominees, the credential, the insert, the ballot
+# read back. The redirect to the receipt takes the slug from the URL: reading it from the award
+# after the commit loaded the award again (6 until then).
+VOTE_CONFIRM = 5
 # The award, its nominees, and whether the link has already voted (said at once, issue 15).
 ONLINE_BALLOT_PAGE = 3
 # The address's credential is inserted (or found), then the ballot as above. It was 21 and 47
-# at the two sizes: after the commit, finding the chosen nominee re-read every nominee before it.
-ONLINE_BALLOT_CAST = 9
+# at the two sizes: after the commit, finding the chosen nominee re-read every nominee before it;
+# 8 while the redirect to the receipt re-read the award after the commit.
+ONLINE_BALLOT_CAST = 7
 
 
 @pytest.fixture

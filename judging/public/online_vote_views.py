@@ -171,7 +171,7 @@ def online_ballot(slug: str, token: str):
     if attempt.error is not None:
         return refuse(attempt.error.message, attempt.error.status)
     session.pop(ONLINE_PENDING, None)
-    return to_receipt(award, receipt)
+    return to_receipt(slug, receipt)
 
 
 @blueprint.get("/vote/<slug>/online/<token>/confirm")

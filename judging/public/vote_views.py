@@ -29,10 +29,12 @@ def remember_receipt(receipt: str) -> None:
     session[RECEIPTS] = [*session.get(RECEIPTS, [])[-9:], receipt]
 
 
-def to_receipt(award: Award, receipt: str):
-    """After a ballot is cast: to its receipt page (303: a reload shows it, and posts nothing)."""
+def to_receipt(slug: str, receipt: str):
+    """After a ballot is cast: to its receipt page (303: a reload shows it, and posts nothing).
+    Takes the award's slug, not the award: the commit has expired it, and reading `award.slug`
+    would load it again (a SELECT per ballot)."""
     remember_receipt(receipt)
-    return redirect(url_for("public.vote_receipt", slug=award.slug, receipt=receipt), 303)
+    return redirect(url_for("public.vote_receipt", slug=slug, receipt=receipt), 303)
 
 
 def _vote_limit() -> str:
@@ -112,7 +114,7 @@ def vote(slug: str):
             award, nominees, code=code, chosen=chosen, error=error.message, status=error.status
         )
     session.pop(PENDING, None)
-    return to_receipt(award, receipt)
+    return to_receipt(slug, receipt)
 
 
 @blueprint.get("/vote/<slug>/confirm")
