@@ -291,6 +291,45 @@ def api_voter(port: int, slug: str, code: str, nominee: str, i: int, rec: Record
         phone.close()
 
 
+class DatabaseProbe:
+    """While a phase runs: a `SELECT 1` and a one-row INSERT with its COMMIT (a WAL flush, as a
+    ballot's) five times a second on a connection of its own, timed. What they take is what any
+    request pays for each query and for its commit on this server at that moment (the server
+    is shared with other work): the floor under the app's own durations."""
+
+    def __init__(self, url: str, rate: float = 5.0):
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with self.engine.connect() as c:
+            c.execute(text("CREATE TABLE IF NOT EXISTS commit_probe (id serial PRIMARY KEY)"))
+        self.rate = rate
+        self.select_ms: list[float] = []
+        self.commit_ms: list[float] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.engine.connect() as c:
+            while not self.stopping.wait(1 / self.rate):
+                started = time.perf_counter()
+                c.execute(text("SELECT 1"))
+                self.select_ms.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                c.execute(text("INSERT INTO commit_probe DEFAULT VALUES"))  # autocommit
+                self.commit_ms.append((time.perf_counter() - started) * 1000)
+
+    def __enter__(self) -> "DatabaseProbe":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.engine.dispose()
+
+    def figures(self) -> dict:
+        return {"select_1": figures(self.select_ms), "insert_commit": figures(self.commit_ms)}
+
+
 def open_loop(count: int, rate: float, work: Callable[[int], object]) -> dict:
     """Start `work(i)` for i in range(count) at i / rate seconds, each in its own thread,
     whatever the earlier ones are doing; return what each returned (or its error) and how
@@ -542,6 +581,7 @@ def phase_report(
         "errors": errors,
         "target_step": target_step,
         "met": bool(target and target["p99_ms"] < TARGET_P99_MS and not errors),
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -582,6 +622,21 @@ def table(report: dict) -> str:
             f"| {phase['target_step']}: {target.get('p99_ms', 0):.1f} ms (< {TARGET_P99_MS:.0f}) "
             f"| {'yes' if phase['met'] else 'NO'} |"
         )
+    lines += [
+        "",
+        "| phase | DB probe: SELECT 1 p50 / p99 ms | INSERT + COMMIT p50 / p99 / max ms "
+        "| load average after |",
+        "|---|---:|---:|---|",
+    ]
+    for phase in report["phases"]:
+        probe = phase["database_probe"]
+        one, commit = probe["select_1"], probe["insert_commit"]
+        load = ", ".join(f"{x:.1f}" for x in phase["load_average_after"])
+        lines.append(
+            f"| {phase['phase']} | {one['p50_ms']:.1f} / {one['p99_ms']:.1f} "
+            f"| {commit['p50_ms']:.1f} / {commit['p99_ms']:.1f} / {commit['max_ms']:.1f} "
+            f"| {load} |"
+        )
     probe = report.get("venue_probe")
     if probe:
         statuses = ", ".join(f"{s}×{n}" for s, n in probe["statuses"].items())
@@ -589,7 +644,8 @@ def table(report: dict) -> str:
     load = report["machine"]
     lines += [
         "",
-        f"Load average before {load['load_average_before']}, after {load['load_average_after']}"
+        f"Load average before {', '.join(f'{x:.1f}' for x in load['load_average_before'])}, "
+        f"after {', '.join(f'{x:.1f}' for x in load['load_average_after'])}"
         f" ({load['cpus']} CPUs); {report['elapsed_s']} s in all.",
     ]
     return "\n".join(lines)
@@ -637,12 +693,16 @@ def run(url: str, args, work: Path, report: dict) -> None:
         phases = []
         print(f"cards: {args.ballots} attendees at {args.rate}/s", file=sys.stderr, flush=True)
         rec = Recorder()
-        cards = open_loop(
-            args.ballots,
-            args.rate,
-            lambda i: card_attendee(app.port, slugs["cards"], codes["cards"][i], chosen(i), i, rec),
-        )
+        with DatabaseProbe(url) as probe:
+            cards = open_loop(
+                args.ballots,
+                args.rate,
+                lambda i: card_attendee(
+                    app.port, slugs["cards"], codes["cards"][i], chosen(i), i, rec
+                ),
+            )
         phase = phase_report("cards", cards, rec, CARD_EXPECTED, "cast POST", log)
+        phase["database_probe"] = probe.figures()
         choices = Counter(chosen(i) for i, r in cards["results"].items() if isinstance(r, str))
         phase["database"] = check_database(url, instance, data["ids"]["cards"], choices, "code")
         phases.append(phase)
@@ -651,13 +711,15 @@ def run(url: str, args, work: Path, report: dict) -> None:
             time.sleep(1)
             print(f"API: {args.api_ballots} ballots at {args.rate}/s", file=sys.stderr, flush=True)
             rec = Recorder()
-            api = open_loop(
-                args.api_ballots,
-                args.rate,
-                lambda i: api_voter(app.port, slugs["api"], codes["api"][i], chosen(i), i, rec),
-            )
+            with DatabaseProbe(url) as probe:
+                api = open_loop(
+                    args.api_ballots,
+                    args.rate,
+                    lambda i: api_voter(app.port, slugs["api"], codes["api"][i], chosen(i), i, rec),
+                )
             expected = {"API ballot POST": 201}
             phase = phase_report("API", api, rec, expected, "API ballot POST", log)
+            phase["database_probe"] = probe.figures()
             choices = Counter(chosen(i) for i, r in api["results"].items() if isinstance(r, str))
             phase["database"] = check_database(url, instance, data["ids"]["api"], choices, "code")
             phases.append(phase)
@@ -667,13 +729,17 @@ def run(url: str, args, work: Path, report: dict) -> None:
             count = int(args.online_rate * args.online_seconds)
             print(f"online: {count} voters at {args.online_rate}/s", file=sys.stderr, flush=True)
             rec, tag = Recorder(), uuid.uuid4().hex[:6]
-            online = open_loop(
-                count,
-                args.online_rate,
-                lambda i: online_voter(app.port, slugs["online"], inbox, chosen(i), i, rec, tag),
-            )
+            with DatabaseProbe(url) as probe:
+                online = open_loop(
+                    count,
+                    args.online_rate,
+                    lambda i: online_voter(
+                        app.port, slugs["online"], inbox, chosen(i), i, rec, tag
+                    ),
+                )
             expected = ONLINE_EXPECTED
             phase = phase_report("online", online, rec, expected, "cast POST", log)
+            phase["database_probe"] = probe.figures()
             mail = [r["ms"] for r in rec.rows if r["step"] == "mail arrives (from POST)"]
             phase["mail_arrival"] = figures(mail)
             choices = Counter(chosen(i) for i, r in online["results"].items() if isinstance(r, str))
