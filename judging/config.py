@@ -128,6 +128,8 @@ def from_environment(instance_path: str) -> dict:
         "TIME_ZONE": env("TIME_ZONE") or DEFAULTS["TIME_ZONE"],
         "LOG_FORMAT": env("LOG_FORMAT") or DEFAULTS["LOG_FORMAT"],
         "LOG_LEVEL": env("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"],
+        "ONLINE_VOTE_LINKS_PER_IP": env("ONLINE_VOTE_LINKS_PER_IP")
+        or DEFAULTS["ONLINE_VOTE_LINKS_PER_IP"],
         **{name: int(env(name) or DEFAULTS[name]) for name in RETENTION_SETTINGS},
     }
 
@@ -199,6 +201,10 @@ DEFAULTS: dict[str, Any] = {
     # Refused ballots (unknown or used codes) per address; accepted ones are never limited.
     # Generous: codes carry 80 bits, and a hall full of voters may share one address.
     "VOTE_FAILURES_PER_IP": "300 per minute",
+    # Online-vote links asked for per client address (each mailbox: 3 an hour whatever the
+    # address). Attendees scanning the room's online-vote QR code all share the venue's address:
+    # raise it for a ceremony (ONLINE_VOTE_LINKS_PER_IP="600 per hour").
+    "ONLINE_VOTE_LINKS_PER_IP": "20 per hour",
     # Every date and time is shown, and typed in the award forms, in this IANA zone
     # (judging/dates.py); the database keeps UTC.
     "TIME_ZONE": "UTC",

@@ -69,9 +69,11 @@ def test_the_app_reads_its_settings_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("BASE_URL", "https://awards.example.org/")
+    monkeypatch.setenv("ONLINE_VOTE_LINKS_PER_IP", "600 per hour")
     monkeypatch.delenv("JUDGING_ENV", raising=False)
     app = create_app(instance_path=str(tmp_path))
     assert app.config["BASE_URL"] == "https://awards.example.org"
+    assert app.config["ONLINE_VOTE_LINKS_PER_IP"] == "600 per hour"
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/judging.sqlite"
     assert app.config["REDIS_URL"] == "redis://127.0.0.1:6379/0"

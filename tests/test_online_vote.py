@@ -188,6 +188,19 @@ def test_one_address_cannot_ask_for_links_without_end(app, online):
     assert statuses == [200, 200, 200, 429]
 
 
+def test_a_venue_can_ask_for_more_links_from_its_one_address(app, online):
+    """The room's screen shows the online vote's QR code: a hall of attendees asks for links
+    from the venue's one address. 20 an hour by default, then 429; a ceremony raises it
+    (ONLINE_VOTE_LINKS_PER_IP). bench/ceremony_bench.py asks 25 times from one address."""
+
+    def ask(n: int) -> int:
+        return ask_for_link(app.test_client(), f"guest{n}@example.org").status_code
+
+    assert [ask(n) for n in range(21)] == [200] * 20 + [429]
+    app.config["ONLINE_VOTE_LINKS_PER_IP"] = "600 per hour"
+    assert {ask(n) for n in range(21, 61)} == {200}
+
+
 def test_no_online_vote_unless_the_award_has_one(app, client, seeded_award):
     seeded_award.status = "voting"
     db.session.commit()

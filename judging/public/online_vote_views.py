@@ -11,7 +11,7 @@ someone typing another person's address learns nothing; only the mailbox's owner
 mail, that it has voted.
 """
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 
 from judging.extensions import db, limiter
 from judging.links import external_url
@@ -45,7 +45,7 @@ def _address_key() -> str:
 
 
 @blueprint.route("/vote/<slug>/online", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(lambda: current_app.config["ONLINE_VOTE_LINKS_PER_IP"], methods=["POST"])
 @limiter.limit("3 per hour", key_func=_address_key, methods=["POST"])
 def online_vote(slug: str):
     """Give an address; a link to the ballot arrives by email (nothing about it is kept)."""
