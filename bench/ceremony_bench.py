@@ -291,13 +291,26 @@ def api_voter(port: int, slug: str, code: str, nominee: str, i: int, rec: Record
         phone.close()
 
 
-class DatabaseProbe:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (/proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: the stat's 14th and 15th
+    return total / ticks
+
+
+class PhaseWatch:
     """While a phase runs: a `SELECT 1` and a one-row INSERT with its COMMIT (a WAL flush, as a
     ballot's) five times a second on a connection of its own, timed. What they take is what any
     request pays for each query and for its commit on this server at that moment (the server
-    is shared with other work): the floor under the app's own durations."""
+    is shared with other work): the floor under the app's own durations. And the CPU time the
+    gunicorn workers and this client used during the phase: the app's CPU per voter does not
+    depend on the other load on the machine, the latencies do."""
 
-    def __init__(self, url: str, rate: float = 5.0):
+    def __init__(self, url: str, workers: list[int], rate: float = 5.0):
+        self.workers = workers
         self.engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with self.engine.connect() as c:
             c.execute(text("CREATE TABLE IF NOT EXISTS commit_probe (id serial PRIMARY KEY)"))
@@ -317,17 +330,32 @@ class DatabaseProbe:
                 c.execute(text("INSERT INTO commit_probe DEFAULT VALUES"))  # autocommit
                 self.commit_ms.append((time.perf_counter() - started) * 1000)
 
-    def __enter__(self) -> "DatabaseProbe":
+    def __enter__(self) -> "PhaseWatch":
+        self.cpu = (cpu_seconds(self.workers), time.process_time(), time.perf_counter())
         self.thread.start()
         return self
 
     def __exit__(self, *_exc) -> None:
+        app, client, wall = self.cpu
+        self.cpu = (
+            cpu_seconds(self.workers) - app,
+            time.process_time() - client,
+            time.perf_counter() - wall,
+        )
         self.stopping.set()
         self.thread.join()
         self.engine.dispose()
 
-    def figures(self) -> dict:
-        return {"select_1": figures(self.select_ms), "insert_commit": figures(self.commit_ms)}
+    def figures(self, voters: int) -> dict:
+        app, client, wall = self.cpu
+        return {
+            "select_1": figures(self.select_ms),
+            "insert_commit": figures(self.commit_ms),
+            "app_cpu_s": round(app, 2),
+            "app_cpu_ms_per_voter": round(app / max(voters, 1) * 1000, 1),
+            "app_cores_busy": round(app / wall, 2),
+            "client_cores_busy": round(client / wall, 2),
+        }
 
 
 def open_loop(count: int, rate: float, work: Callable[[int], object]) -> dict:
@@ -625,8 +653,8 @@ def table(report: dict) -> str:
     lines += [
         "",
         "| phase | DB probe: SELECT 1 p50 / p99 ms | INSERT + COMMIT p50 / p99 / max ms "
-        "| load average after |",
-        "|---|---:|---:|---|",
+        "| app CPU ms per voter | cores busy: app / client | load average after |",
+        "|---|---:|---:|---:|---|---|",
     ]
     for phase in report["phases"]:
         probe = phase["database_probe"]
@@ -635,7 +663,8 @@ def table(report: dict) -> str:
         lines.append(
             f"| {phase['phase']} | {one['p50_ms']:.1f} / {one['p99_ms']:.1f} "
             f"| {commit['p50_ms']:.1f} / {commit['p99_ms']:.1f} / {commit['max_ms']:.1f} "
-            f"| {load} |"
+            f"| {probe['app_cpu_ms_per_voter']:.1f} "
+            f"| {probe['app_cores_busy']:.2f} / {probe['client_cores_busy']:.2f} | {load} |"
         )
     probe = report.get("venue_probe")
     if probe:
@@ -693,7 +722,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
         phases = []
         print(f"cards: {args.ballots} attendees at {args.rate}/s", file=sys.stderr, flush=True)
         rec = Recorder()
-        with DatabaseProbe(url) as probe:
+        with PhaseWatch(url, app.workers()) as probe:
             cards = open_loop(
                 args.ballots,
                 args.rate,
@@ -702,7 +731,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
                 ),
             )
         phase = phase_report("cards", cards, rec, CARD_EXPECTED, "cast POST", log)
-        phase["database_probe"] = probe.figures()
+        phase["database_probe"] = probe.figures(args.ballots)
         choices = Counter(chosen(i) for i, r in cards["results"].items() if isinstance(r, str))
         phase["database"] = check_database(url, instance, data["ids"]["cards"], choices, "code")
         phases.append(phase)
@@ -711,7 +740,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
             time.sleep(1)
             print(f"API: {args.api_ballots} ballots at {args.rate}/s", file=sys.stderr, flush=True)
             rec = Recorder()
-            with DatabaseProbe(url) as probe:
+            with PhaseWatch(url, app.workers()) as probe:
                 api = open_loop(
                     args.api_ballots,
                     args.rate,
@@ -719,7 +748,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
                 )
             expected = {"API ballot POST": 201}
             phase = phase_report("API", api, rec, expected, "API ballot POST", log)
-            phase["database_probe"] = probe.figures()
+            phase["database_probe"] = probe.figures(args.ballots)
             choices = Counter(chosen(i) for i, r in api["results"].items() if isinstance(r, str))
             phase["database"] = check_database(url, instance, data["ids"]["api"], choices, "code")
             phases.append(phase)
@@ -729,7 +758,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
             count = int(args.online_rate * args.online_seconds)
             print(f"online: {count} voters at {args.online_rate}/s", file=sys.stderr, flush=True)
             rec, tag = Recorder(), uuid.uuid4().hex[:6]
-            with DatabaseProbe(url) as probe:
+            with PhaseWatch(url, app.workers()) as probe:
                 online = open_loop(
                     count,
                     args.online_rate,
@@ -739,7 +768,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
                 )
             expected = ONLINE_EXPECTED
             phase = phase_report("online", online, rec, expected, "cast POST", log)
-            phase["database_probe"] = probe.figures()
+            phase["database_probe"] = probe.figures(args.ballots)
             mail = [r["ms"] for r in rec.rows if r["step"] == "mail arrives (from POST)"]
             phase["mail_arrival"] = figures(mail)
             choices = Counter(chosen(i) for i, r in online["results"].items() if isinstance(r, str))
