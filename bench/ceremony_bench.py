@@ -748,7 +748,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
                 )
             expected = {"API ballot POST": 201}
             phase = phase_report("API", api, rec, expected, "API ballot POST", log)
-            phase["database_probe"] = probe.figures(args.ballots)
+            phase["database_probe"] = probe.figures(args.api_ballots)
             choices = Counter(chosen(i) for i, r in api["results"].items() if isinstance(r, str))
             phase["database"] = check_database(url, instance, data["ids"]["api"], choices, "code")
             phases.append(phase)
@@ -768,7 +768,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
                 )
             expected = ONLINE_EXPECTED
             phase = phase_report("online", online, rec, expected, "cast POST", log)
-            phase["database_probe"] = probe.figures(args.ballots)
+            phase["database_probe"] = probe.figures(count)
             mail = [r["ms"] for r in rec.rows if r["step"] == "mail arrives (from POST)"]
             phase["mail_arrival"] = figures(mail)
             choices = Counter(chosen(i) for i, r in online["results"].items() if isinstance(r, str))
