@@ -24,7 +24,7 @@ exactly one ballot per attendee, and the tally per nominee must be the attendees
 vote (review, confirm, receipt). Online voters come from their own addresses: the app runs
 with TRUSTED_PROXIES=1 and each voter sends its own `X-Forwarded-For`, as a proxy in front
 would. A probe then asks for links from one address, as a venue's attendees scanning the
-room's online-vote QR code would.
+room's online-vote QR code would (with the default ONLINE_VOTE_LINKS_PER_IP: 429 from the 21st).
 
 Prints a table and writes bench/out/ceremony.json: p50/p90/p99/max of every step, statuses,
 the achieved rate, the server's own durations from its request log, the load average before
