@@ -95,7 +95,8 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 def prepare(url: str, instance: Path, args) -> dict:
     """Fill the empty database at `url`: four copies of the seeded award, open for the vote."""
-    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url}, instance_path=instance)
+    settings = {"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url}
+    app = create_app(settings, instance_path=str(instance))
     with app.app_context():
         Base.metadata.create_all(db.engine)
         three = seed_three_awards(app)
@@ -103,7 +104,7 @@ def prepare(url: str, instance: Path, args) -> dict:
         slug = shortlist["award"]["slug"] + "-online"
         data = {**shortlist, "award": {**shortlist["award"], "slug": slug}}
         seeding.seed_shortlist(data, actor=None)
-        online = db.session.scalar(select(Award).where(Award.slug == slug))
+        online = db.session.execute(select(Award).where(Award.slug == slug)).scalar_one()
         copy_evaluations(three["scoring"], online)
         awards = {
             "warm": three["scoring"],
@@ -117,7 +118,7 @@ def prepare(url: str, instance: Path, args) -> dict:
             "api": args.api_ballots + SPARE_CODES,
             "online": 1,
         }
-        codes = {}
+        codes: dict[str, list[str]] = {}
         for role, award in awards.items():
             voting.set_rules(
                 award, vote_top_n=args.top_n, vote_weight=VOTE_WEIGHT, online_vote=True, actor=None
@@ -141,7 +142,8 @@ def prepare(url: str, instance: Path, args) -> dict:
 def check_database(url: str, instance: Path, award_id: int, choices: Counter, kind: str) -> dict:
     """What the database holds for one award after a run: ballots, their credentials' kind,
     the tally, and whether it is the attendees' choices exactly."""
-    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url}, instance_path=instance)
+    settings = {"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url}
+    app = create_app(settings, instance_path=str(instance))
     with app.app_context():
         award = db.session.get_one(Award, award_id)
         ballots = db.session.scalar(
@@ -487,16 +489,14 @@ def online_voter(
 def venue_probe(port: int, slug: str, count: int, rec: Recorder) -> dict:
     """`count` link requests from one address (a venue's Wi-Fi), one after the other."""
     statuses: Counter = Counter()
+
+    def page_of(phone: Phone) -> Callable[[], tuple]:
+        return lambda: phone.request("GET", f"/vote/{slug}/online")
+
     for i in range(count):
         phone = Phone(port, f"probe-{i}")
         try:
-            _, _, page = timed(
-                rec,
-                i,
-                "probe page",
-                200,
-                lambda phone=phone: phone.request("GET", f"/vote/{slug}/online"),
-            )
+            _, _, page = timed(rec, i, "probe page", 200, page_of(phone))
             token = CSRF.search(page)
             form = {
                 "csrf_token": token.group(1) if token else "",
