@@ -20,7 +20,8 @@ ballots` (a JSON body, no session), at the same rate. Afterwards the database mu
 exactly one ballot per attendee, and the tally per nominee must be the attendees' choices.
 
 **Online.** `--online-rate` voters a second for `--online-seconds` ask for a link by email
-(`/vote/<award>/online`), get it from a real SMTP server on loopback (aiosmtpd), open it and
+(`/vote/<award>/online`: the page queues the mail in the outbox; `flask mail send` runs beside
+gunicorn and delivers it), get it from a real SMTP server on loopback (aiosmtpd), open it and
 vote (review, confirm, receipt). Online voters come from their own addresses: the app runs
 with TRUSTED_PROXIES=1 and each voter sends its own `X-Forwarded-For`, as a proxy in front
 would. A probe then asks for links from one address, as a venue's attendees scanning the
@@ -40,7 +41,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -705,7 +708,19 @@ def run(url: str, args, work: Path, report: dict) -> None:
     }
     log = work / "gunicorn.log"
     app = Server("wsgi:app", chdir=ROOT, env=env, log=log)
+    # Pages queue mail in the outbox; a sender beside gunicorn delivers it, as in production
+    # (docs/operations.md), polling every MAIL_POLL_SECONDS (2 s) when idle.
+    with (work / "mail-sender.log").open("wb") as sender_log:
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "send"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sender_log,
+        )
     try:
+        processes = [*app.workers(), sender.pid]  # the app's CPU: its workers and its sender
+
         # Attendee i chooses nominee i mod n: the expected tally is known exactly.
         def chosen(i: int) -> str:
             return nominees[(i * 7) % len(nominees)]
@@ -722,7 +737,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
         phases = []
         print(f"cards: {args.ballots} attendees at {args.rate}/s", file=sys.stderr, flush=True)
         rec = Recorder()
-        with PhaseWatch(url, app.workers()) as probe:
+        with PhaseWatch(url, processes) as probe:
             cards = open_loop(
                 args.ballots,
                 args.rate,
@@ -740,7 +755,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
             time.sleep(1)
             print(f"API: {args.api_ballots} ballots at {args.rate}/s", file=sys.stderr, flush=True)
             rec = Recorder()
-            with PhaseWatch(url, app.workers()) as probe:
+            with PhaseWatch(url, processes) as probe:
                 api = open_loop(
                     args.api_ballots,
                     args.rate,
@@ -758,7 +773,7 @@ def run(url: str, args, work: Path, report: dict) -> None:
             count = int(args.online_rate * args.online_seconds)
             print(f"online: {count} voters at {args.online_rate}/s", file=sys.stderr, flush=True)
             rec, tag = Recorder(), uuid.uuid4().hex[:6]
-            with PhaseWatch(url, app.workers()) as probe:
+            with PhaseWatch(url, processes) as probe:
                 online = open_loop(
                     count,
                     args.online_rate,
@@ -781,6 +796,12 @@ def run(url: str, args, work: Path, report: dict) -> None:
         report["worker_rss_mb"] = app.worker_rss_mb()
     finally:
         app.stop()
+        sender.send_signal(signal.SIGTERM)  # it stops after the message in hand
+        try:
+            sender.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            sender.kill()
+            sender.wait()
         inbox.stop()
 
 
