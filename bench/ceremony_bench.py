@@ -21,11 +21,12 @@ exactly one ballot per attendee, and the tally per nominee must be the attendees
 
 **Online.** `--online-rate` voters a second for `--online-seconds` ask for a link by email
 (`/vote/<award>/online`: the page queues the mail in the outbox; `flask mail send` runs beside
-gunicorn and delivers it), get it from a real SMTP server on loopback (aiosmtpd), open it and
-vote (review, confirm, receipt). Online voters come from their own addresses: the app runs
-with TRUSTED_PROXIES=1 and each voter sends its own `X-Forwarded-For`, as a proxy in front
-would. A probe then asks for links from one address, as a venue's attendees scanning the
-room's online-vote QR code would (with the default ONLINE_VOTE_LINKS_PER_IP: 429 from the 21st).
+gunicorn and delivers it), get it from a real SMTP server on loopback (aiosmtpd), open it on
+a new connection and vote (review, confirm, receipt). Online voters come from their own
+addresses: the app runs with TRUSTED_PROXIES=1 and each voter sends its own
+`X-Forwarded-For`, as a proxy in front would. A probe then asks for links from one address,
+as a venue's attendees scanning the room's online-vote QR code would (with the default
+ONLINE_VOTE_LINKS_PER_IP: 429 from the 21st).
 
 Prints a table and writes bench/out/ceremony.json: p50/p90/p99/max of every step, statuses,
 the achieved rate, the server's own durations from its request log, the load average before
@@ -465,6 +466,9 @@ def online_voter(
         sent = time.perf_counter()
         timed(rec, i, "link POST (sends mail)", 200, lambda: phone.request("POST", start, form))
         body, arrived = inbox.wait(address)
+        # The link opens from the mail app: a new connection (the idle one may have been
+        # closed by gunicorn's keep-alive timeout while the mail was on its way).
+        phone.connection.close()
         rec.add(i, "mail arrives (from POST)", "mail", arrived - sent, time.time())
         link = re.search(r"https?://\S+/vote/\S+/online/\S+", body)
         if link is None:
