@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.orm import Session, aliased
 
 from judging.extensions import db
 from judging.models import AuditEvent, User, utcnow
@@ -137,6 +137,20 @@ def _append(
     return event
 
 
+def _head_statement(*extra: ColumnElement[Any]) -> Select[Any]:
+    columns = (AuditEvent.hash, AuditEvent.scheme, AuditEvent.seq, *extra)
+    return select(*columns).order_by(AuditEvent.id.desc()).limit(1)
+
+
+# The head of the chain, and with it where the event of the kept checkpoint stands now: built
+# once (every recorded event asks), the checkpoint's hash bound at each run.
+_held = aliased(AuditEvent)
+_HEAD = _head_statement()
+_HEAD_AND_KEPT = _head_statement(
+    select(_held.seq).where(_held.hash == bindparam("kept_hash")).scalar_subquery().label("kept_at")
+)
+
+
 def record_event(action: str, subject: str, payload: dict, *, actor: User | None) -> AuditEvent:
     """Append a keyed event to the ledger, chained to the latest one."""
     pending = db.session.info.get("audit_checkpoint")
@@ -149,13 +163,10 @@ def record_event(action: str, subject: str, payload: dict, *, actor: User | None
         return _append(action, subject, payload, actor, head.hash, head.count + 1)
     _serialise_writers()
     kept = _kept_checkpoint()
-    columns: list[ColumnElement[Any] | InstrumentedAttribute[Any]]
-    columns = [AuditEvent.hash, AuditEvent.scheme, AuditEvent.seq]
-    if kept is not None:  # in the same statement: where the kept checkpoint's event stands now
-        held = aliased(AuditEvent)
-        at = select(held.seq).where(held.hash == kept.hash).scalar_subquery()
-        columns.append(at.label("kept_at"))
-    latest = db.session.execute(select(*columns).order_by(AuditEvent.id.desc()).limit(1)).first()
+    if kept is None:
+        latest = db.session.execute(_HEAD).first()
+    else:  # in the same statement: where the kept checkpoint's event stands now
+        latest = db.session.execute(_HEAD_AND_KEPT, {"kept_hash": kept.hash}).first()
     diverged = kept is not None and (latest is None or latest.kept_at != kept.count)
     if diverged:
         log.error(
