@@ -2,6 +2,7 @@
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import and_, select
 
 from judging.extensions import db
 from judging.models import Award, Nominee
@@ -30,3 +31,20 @@ def public_award_or_404(slug: str, description: str | None = None) -> Award:
 def nominee_or_404(award: Award, slug: str, description: str | None = None) -> Nominee:
     """The award's nominee with this slug; 404 when the award has none."""
     return db.one_or_404(queries.nominee_by_slug(award, slug), description=description)
+
+
+def award_with_nominee_or_404(
+    slug: str, nominee_slug: str, description: str | None = None
+) -> tuple[Award, Nominee | None]:
+    """The award (404 when there is none) and its nominee with `nominee_slug`, or None: both in
+    one query. The caller answers 404 for a missing nominee once it has made the checks that
+    come first (a juror of another award is told 403, whatever the nominee)."""
+    found = db.session.execute(
+        select(Award, Nominee)
+        .outerjoin(Nominee, and_(Nominee.award_id == Award.id, Nominee.slug == nominee_slug))
+        .where(Award.slug == slug)
+    ).first()
+    if found is None:
+        abort(404, description)
+    award, nominee = found
+    return award, nominee

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from flask import abort as flask_abort
 from flask import current_app, jsonify, request
 from flask_login import current_user
 from flask_smorest import abort
@@ -25,7 +26,12 @@ from judging.api.schemas import (
 )
 from judging.errors import api_error
 from judging.extensions import csrf, db, limiter, refused
-from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
+from judging.lookups import (
+    award_or_404,
+    award_with_nominee_or_404,
+    nominee_or_404,
+    public_award_or_404,
+)
 from judging.models import Award, Nominee, ResultSnapshot
 from judging.services import evaluations, juror_view, publication, recusals, voting
 from judging.services.awards import list_awards_with_counts
@@ -43,6 +49,15 @@ def _public_award(slug: str) -> Award:
 
 def _nominee(award: Award, slug: str) -> Nominee:
     return nominee_or_404(award, slug, "No nominee with this slug in this award.")
+
+
+def _award_and_nominee(slug: str, nominee_slug: str) -> tuple[Award, Nominee]:
+    """The award and its nominee, in one query; 404 for either."""
+    award, nominee = award_with_nominee_or_404(slug, nominee_slug, "No award with this slug.")
+    if nominee is None:
+        flask_abort(404, "No nominee with this slug in this award.")
+    assert nominee is not None  # abort raised
+    return award, nominee
 
 
 def juror_required(view):
@@ -145,8 +160,7 @@ _document_write_errors = _document(_WRITE_ERRORS)
 @juror_required
 def get_my_evaluation(award_slug: str, nominee_slug: str):
     """The logged-in juror's own evaluation of the nominee (version 0 if never saved)."""
-    award = _award(award_slug)
-    nominee = _nominee(award, nominee_slug)
+    award, nominee = _award_and_nominee(award_slug, nominee_slug)
     return juror_view.my_evaluation(award, nominee, juror=current_user).as_dict()
 
 
@@ -164,8 +178,7 @@ def get_my_evaluation(award_slug: str, nominee_slug: str):
 @_document_write_errors
 def put_my_evaluation(data: dict, award_slug: str, nominee_slug: str):
     """Save the juror's evaluation (a draft, or with `submitted: true` a submission)."""
-    award = _award(award_slug)
-    nominee = _nominee(award, nominee_slug)
+    award, nominee = _award_and_nominee(award_slug, nominee_slug)
     state = evaluations.save_evaluation(award, nominee, juror=current_user, **data)
     db.session.commit()
     return state.as_dict()

@@ -12,9 +12,9 @@ juror reads of their own work (their awards, progress, history) in `services/jur
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import Table, delete, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from judging.extensions import db
@@ -38,6 +38,9 @@ _INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
     "postgresql": postgresql.insert,
     "sqlite": sqlite.insert,
 }
+
+
+_EVALUATION = cast(Table, Evaluation.__table__)
 
 
 class EvaluationError(ServiceError):
@@ -221,40 +224,64 @@ def save_evaluation(
 
     `version` is the version the juror's page last loaded (0 for a new one). If the stored
     evaluation has moved on since, StaleVersion is raised and nothing is written.
+
+    The stored evaluation is read once; the compare-and-set on its version then guarantees
+    that it is still what was read, so the new state is built from the input, and only the
+    score rows that differ are written (one upsert, one delete).
     """
     criterion_comments = {k: v for k, v in (criterion_comments or {}).items() if v}
-    require_juror(award, juror)
+    member, recused, assigned = _standing(award, nominee, juror)
+    if not member or juror.role != "juror":
+        raise NotOnJury("You are not on the jury of this award.")
     require_scoring_open(award)
     if nominee.award_id != award.id:
         raise EvaluationError("This nominee is not in this award.")
-    if active_recusal(nominee, juror):
+    if recused:
         raise Recused("You declared a conflict of interest with this nominee; you cannot score it.")
     if nominee.withdrawn_at is not None:
         raise ScoringClosed("This nominee has been withdrawn from the award; nothing was saved.")
-    if not is_assigned(award, nominee, juror):
+    if not assigned:
         raise NotOnJury("This nominee is not assigned to you.")
     criteria = list(award.criteria)
     _check_input(award, criteria, scores, criterion_comments, comment, submitted)
 
-    evaluation = _claim(award, nominee, juror, version)
-    before = state_of(evaluation) if evaluation.version > 1 or evaluation.scores else None
+    stored = _stored(award, nominee, juror, criteria)
+    if (stored.state.version if stored else 0) != version:
+        raise StaleVersion(stored.state if stored else EvaluationState())
+    before = stored.state if stored else None
     now = utcnow()
-    if submitted and evaluation.submitted_at is None:
-        evaluation.submitted_at = now
-    elif not submitted:
-        evaluation.submitted_at = None
-    evaluation.comment = comment
-    evaluation.updated_at = now
-    _replace_scores(evaluation, criteria, scores, criterion_comments)
-    db.session.flush()
-    db.session.expire(evaluation, ["scores"])
-    after = state_of(evaluation)
+    if not submitted:
+        submitted_at = None
+    elif before is not None and before.submitted_at is not None:
+        submitted_at = before.submitted_at
+    else:
+        submitted_at = now
+    written = {"comment": comment, "submitted_at": submitted_at, "updated_at": now}
+    evaluation_id = _claim(award, nominee, juror, version, written, criteria)
+    if stored is not None:
+        _forget_loaded(evaluation_id)
+    _write_scores(
+        evaluation_id,
+        stored.rows if stored else {},
+        {c.slug: c.id for c in criteria},
+        scores,
+        criterion_comments,
+    )
+    after = EvaluationState(
+        scores=dict(scores),
+        criterion_comments=criterion_comments,
+        comment=comment,
+        submitted=submitted,
+        submitted_at=submitted_at,
+        updated_at=now,
+        version=version + 1,
+    )
     if before is None or _content(before) != _content(after):
         record_event(
             "evaluation.submitted"
             if after.submitted and not (before and before.submitted)
             else "evaluation.saved",
-            f"evaluation:{evaluation.id}",
+            f"evaluation:{evaluation_id}",
             {
                 "award": award.slug,
                 "nominee": nominee.slug,
@@ -276,10 +303,86 @@ def _content(state: EvaluationState) -> dict:
     }
 
 
-def _claim(award: Award, nominee: Nominee, juror: User, version: int) -> Evaluation:
-    """The evaluation row, moved to version+1 if and only if it is still at `version`.
+def _standing(award: Award, nominee: Nominee, juror: User) -> tuple[bool, bool, bool]:
+    """(on the award's jury, recused from the nominee, the nominee is theirs to judge): the
+    three facts the saving rules ask, in one query."""
+    assigned = (
+        select(Assignment.id)
+        .where(Assignment.nominee_id == nominee.id, Assignment.juror_id == juror.id)
+        .exists()
+        if award.assignment_mode == "assigned"
+        else true()
+    )
+    member, recused, is_assigned = db.session.execute(
+        select(
+            queries.jury_membership(award, juror).exists(),
+            queries.active_recusal(nominee, juror).exists(),
+            assigned,
+        )
+    ).one()
+    return bool(member), bool(recused), bool(is_assigned)
 
-    A compare-and-set in one UPDATE: two writers holding the same version cannot both win,
+
+@dataclass
+class _Stored:
+    """The stored evaluation as read before a save: what the juror sees of it, and its score
+    rows as they are ({criterion id: (value, comment)})."""
+
+    state: EvaluationState
+    rows: dict[int, tuple[int | None, str]]
+
+
+def _stored(award: Award, nominee: Nominee, juror: User, criteria: list[Criterion]):
+    """The juror's stored evaluation of the nominee with its scores, in one query; None if
+    they never saved one."""
+    found = db.session.execute(
+        select(
+            Evaluation.version,
+            Evaluation.comment,
+            Evaluation.submitted_at,
+            Evaluation.updated_at,
+            Score.criterion_id,
+            Score.value,
+            Score.comment,
+        )
+        .outerjoin(Score, Score.evaluation_id == Evaluation.id)
+        .where(
+            Evaluation.award_id == award.id,
+            Evaluation.nominee_id == nominee.id,
+            Evaluation.juror_id == juror.id,
+        )
+    ).all()
+    if not found:
+        return None
+    version, comment, submitted_at, updated_at = found[0][:4]
+    rows = {row[4]: (row[5], row[6]) for row in found if row[4] is not None}
+    slugs = {c.id: c.slug for c in criteria}
+    return _Stored(
+        EvaluationState(
+            scores={slugs[cid]: value for cid, (value, _) in rows.items() if value is not None},
+            criterion_comments={slugs[cid]: text for cid, (_, text) in rows.items() if text},
+            comment=comment,
+            submitted=submitted_at is not None,
+            submitted_at=submitted_at,
+            updated_at=updated_at,
+            version=version,
+        ),
+        rows,
+    )
+
+
+def _claim(
+    award: Award,
+    nominee: Nominee,
+    juror: User,
+    version: int,
+    values: dict,
+    criteria: list[Criterion],
+) -> int:
+    """The evaluation's id, written with `values` and moved to version+1 if and only if it is
+    still at `version`; StaleVersion with what is stored now if it is not.
+
+    A compare-and-set in one statement: two writers holding the same version cannot both win,
     on PostgreSQL (the second waits for the row lock, then finds the version moved) or SQLite.
     """
     if version == 0:
@@ -288,66 +391,69 @@ def _claim(award: Award, nominee: Nominee, juror: User, version: int) -> Evaluat
         insert = _INSERT[db.session.get_bind().dialect.name]
         created = db.session.scalar(
             insert(Evaluation)
-            .values(award_id=award.id, nominee_id=nominee.id, juror_id=juror.id, version=1)
+            .values(
+                award_id=award.id, nominee_id=nominee.id, juror_id=juror.id, version=1, **values
+            )
             .on_conflict_do_nothing(index_elements=["award_id", "nominee_id", "juror_id"])
             .returning(Evaluation.id)
         )
-        evaluation = evaluation_of(award, nominee, juror)
-        if created is None:
-            raise StaleVersion(state_of(evaluation))
-        assert evaluation is not None  # just inserted
-        return evaluation
-    claimed = cast(
-        "CursorResult[Any]",
-        db.session.execute(
-            update(Evaluation)
+    else:
+        # On the table, not the class: the ORM's bulk-update machinery has nothing to do here
+        # (no loaded object to keep in step: `_forget_loaded` expires one, if any).
+        row = _EVALUATION.c
+        created = db.session.scalar(
+            update(_EVALUATION)
             .where(
-                Evaluation.award_id == award.id,
-                Evaluation.nominee_id == nominee.id,
-                Evaluation.juror_id == juror.id,
-                Evaluation.version == version,
+                row.award_id == award.id,
+                row.nominee_id == nominee.id,
+                row.juror_id == juror.id,
+                row.version == version,
             )
-            .values(version=Evaluation.version + 1)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
-    evaluation = evaluation_of(award, nominee, juror)
-    if evaluation is not None:
-        db.session.refresh(evaluation)
-    if claimed != 1:
-        raise StaleVersion(state_of(evaluation))
-    assert evaluation is not None  # the UPDATE just claimed its row
-    return evaluation
+            .values(version=row.version + 1, **values)
+            .returning(row.id)
+        )
+    if created is None:  # another tab or device saved first, since the read
+        stored = _stored(award, nominee, juror, criteria)
+        raise StaleVersion(stored.state if stored else EvaluationState())
+    return created
 
 
-def _replace_scores(
-    evaluation: Evaluation,
-    criteria: list[Criterion],
+def _forget_loaded(evaluation_id: int) -> None:
+    """An Evaluation this session had loaded is now out of date: the next read reloads it."""
+    loaded = db.session.identity_map.get(db.session.identity_key(Evaluation, evaluation_id))
+    if loaded is not None:
+        db.session.expire(loaded)
+
+
+def _write_scores(
+    evaluation_id: int,
+    stored: dict[int, tuple[int | None, str]],
+    criterion_ids: dict[str, int],
     scores: dict[str, int],
     criterion_comments: dict[str, str],
 ) -> None:
-    by_slug = {c.slug: c for c in criteria}
-    existing = {
-        s.criterion_id: s
-        for s in db.session.scalars(select(Score).where(Score.evaluation_id == evaluation.id))
+    """Make the evaluation's score rows those of the input, writing only what differs from
+    `stored`: a row per criterion scored or commented on (a comment may come before its
+    score), in one upsert; the rows of criteria no longer scored nor commented, in one DELETE."""
+    wanted = {
+        criterion_ids[slug]: (scores.get(slug), criterion_comments.get(slug, ""))
+        for slug in {*scores, *criterion_comments}
     }
-    # A row per criterion scored or commented on: a comment may come before its score.
-    wanted = {by_slug[slug].id: slug for slug in {*scores, *criterion_comments}}
-    if gone := set(existing) - set(wanted):
+    changed = [
+        {"evaluation_id": evaluation_id, "criterion_id": cid, "value": value, "comment": text}
+        for cid, (value, text) in wanted.items()
+        if stored.get(cid) != (value, text)
+    ]
+    if changed:
+        insert = _INSERT[db.session.get_bind().dialect.name]
+        upsert = insert(Score.__table__).values(changed)
         db.session.execute(
-            delete(Score).where(Score.evaluation_id == evaluation.id, Score.criterion_id.in_(gone))
-        )
-    for criterion_id, slug in wanted.items():
-        score = existing.get(criterion_id)
-        if score is None:
-            db.session.add(
-                Score(
-                    evaluation_id=evaluation.id,
-                    criterion_id=criterion_id,
-                    value=scores.get(slug),
-                    comment=criterion_comments.get(slug, ""),
-                )
+            upsert.on_conflict_do_update(
+                index_elements=["evaluation_id", "criterion_id"],
+                set_={"value": upsert.excluded.value, "comment": upsert.excluded.comment},
             )
-        else:
-            score.value = scores.get(slug)
-            score.comment = criterion_comments.get(slug, "")
+        )
+    if gone := set(stored) - set(wanted):
+        db.session.execute(
+            delete(Score).where(Score.evaluation_id == evaluation_id, Score.criterion_id.in_(gone))
+        )
