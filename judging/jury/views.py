@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from judging.jury import blueprint
 from judging.jury.forms import EvaluationForm, RecusalForm, read_scores
-from judging.lookups import award_or_404, nominee_or_404
+from judging.lookups import award_with_nominee_or_404
 from judging.models import Award, Nominee, utcnow
 from judging.outcome import commit_or_explain
 from judging.services import evaluations, juror_view, recusals
@@ -32,12 +32,16 @@ def dashboard():
 
 
 def _award_and_nominee(slug: str, nominee_slug: str) -> tuple[Award, Nominee]:
-    award = award_or_404(slug)
+    """The award and its nominee (one query), once the juror is known to be on its jury (one
+    more): 403 for anyone else, whatever the nominee."""
+    award, nominee = award_with_nominee_or_404(slug, nominee_slug)
     try:
         evaluations.require_juror(award, current_user)
     except EvaluationError:
         abort(403, "You are not on the jury of this award.")
-    nominee = nominee_or_404(award, nominee_slug)
+    if nominee is None:
+        abort(404)
+    assert nominee is not None  # abort raised
     return award, nominee
 
 
@@ -52,8 +56,12 @@ def _page(
     status=200,
     recusal_form=None,
     recusal_open=False,
+    work: juror_view.Work | None = None,
 ):
-    progress = juror_view.progress(award, juror=current_user)
+    # The juror's whole work in the award, read once: progress, neighbours, the conflict of
+    # interest and their own evaluation all come from it.
+    work = work or juror_view.work(award, juror=current_user)
+    progress = work.progress()
     order = [row.nominee.slug for row in progress.rows]
     # A withdrawn nominee is not in the juror's list: its page says so, with no neighbours.
     here = order.index(nominee.slug) if nominee.slug in order else None
@@ -68,8 +76,8 @@ def _page(
         form=form or EvaluationForm(version=state.version, comment=state.comment),
         recusal_form=recusal_form or RecusalForm(formdata=None),
         recusal_open=recusal_open,
-        recusal=evaluations.active_recusal(nominee, current_user),
-        fellow_totals=juror_view.fellow_totals(award, nominee, juror=current_user),
+        recusal=work.of(nominee).recusal,
+        fellow_totals=juror_view.fellow_totals(award, nominee, juror=current_user, work=work),
         errors=errors or {},
         conflict=conflict,
         open=evaluations.scoring_is_open(award),
@@ -85,9 +93,11 @@ def _page(
 def evaluate(slug: str, nominee_slug: str):
     """The nominee beside the form: a score per criterion, comments, submit."""
     award, nominee = _award_and_nominee(slug, nominee_slug)
-    if not evaluations.is_assigned(award, nominee, current_user):
+    work = juror_view.work(award, juror=current_user)
+    mine = work.of(nominee)
+    if not mine.assigned:
         abort(403, "This nominee is not assigned to you.")
-    return _page(award, nominee, juror_view.my_evaluation(award, nominee, juror=current_user))
+    return _page(award, nominee, evaluations.state_of(mine.evaluation, award.criteria), work=work)
 
 
 @blueprint.post("/awards/<slug>/nominees/<nominee_slug>")
@@ -185,8 +195,9 @@ def recuse(slug: str, nominee_slug: str):
     step = request.form.get("step")
     if step == "back":
         # The juror changed their mind: the evaluation page again, the reason they typed kept.
-        state = juror_view.my_evaluation(award, nominee, juror=current_user)
-        page, status = _page(award, nominee, state, recusal_form=form, recusal_open=True)
+        work = juror_view.work(award, juror=current_user)
+        state = evaluations.state_of(work.of(nominee).evaluation, award.criteria)
+        page, status = _page(award, nominee, state, work=work, recusal_form=form, recusal_open=True)
         return page, status
     if step != "confirmed":
         return render_template("jury/confirm_recusal.html", award=award, nominee=nominee, form=form)

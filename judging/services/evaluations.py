@@ -24,7 +24,6 @@ from judging.models import (
     Criterion,
     Evaluation,
     Nominee,
-    Recusal,
     Score,
     User,
     utcnow,
@@ -117,24 +116,6 @@ def require_scoring_open(award: Award) -> None:
         raise ScoringClosed("This award's scoring window is closed; nothing was saved.")
 
 
-def is_assigned(award: Award, nominee: Nominee, juror: User) -> bool:
-    """Every juror judges every nominee, unless the award assigns nominees to jurors."""
-    if award.assignment_mode != "assigned":
-        return True
-    return (
-        db.session.scalar(
-            select(Assignment.id).where(
-                Assignment.nominee_id == nominee.id, Assignment.juror_id == juror.id
-            )
-        )
-        is not None
-    )
-
-
-def active_recusal(nominee: Nominee, juror: User) -> Recusal | None:
-    return db.session.scalar(queries.active_recusal(nominee, juror))
-
-
 def evaluation_of(award: Award, nominee: Nominee, juror: User) -> Evaluation | None:
     """The juror's stored evaluation of the nominee, if they ever saved one."""
     return db.session.scalar(
@@ -146,16 +127,22 @@ def evaluation_of(award: Award, nominee: Nominee, juror: User) -> Evaluation | N
     )
 
 
-def state_of(evaluation: Evaluation | None) -> EvaluationState:
-    """What the juror sees of a stored evaluation (empty, version 0, for None)."""
+def state_of(
+    evaluation: Evaluation | None, criteria: list[Criterion] | None = None
+) -> EvaluationState:
+    """What the juror sees of a stored evaluation (empty, version 0, for None). With the
+    award's `criteria` already loaded, their slugs are not read again."""
     if evaluation is None:
         return EvaluationState()
     by_id = {s.criterion_id: s for s in evaluation.scores}
-    slugs = dict(
-        db.session.execute(
-            select(Criterion.id, Criterion.slug).where(Criterion.id.in_(list(by_id)))
-        ).all()
-    )
+    if criteria is not None:
+        slugs = {c.id: c.slug for c in criteria}
+    else:
+        slugs = dict(
+            db.session.execute(
+                select(Criterion.id, Criterion.slug).where(Criterion.id.in_(list(by_id)))
+            ).all()
+        )
     return EvaluationState(
         scores={slugs[cid]: s.value for cid, s in by_id.items() if s.value is not None},
         criterion_comments={slugs[cid]: s.comment for cid, s in by_id.items() if s.comment},

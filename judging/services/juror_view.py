@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from judging.extensions import db
 from judging.models import (
@@ -31,16 +31,6 @@ def my_evaluation(award: Award, nominee: Nominee, *, juror: User) -> EvaluationS
     """The juror's own evaluation of the nominee (empty, version 0, if never saved)."""
     require_juror(award, juror)
     return state_of(evaluation_of(award, nominee, juror))
-
-
-def juror_nominees(award: Award, juror: User) -> list[Nominee]:
-    """The nominees this juror is to judge: not withdrawn, and assigned if the award assigns."""
-    query = select(Nominee).where(Nominee.award_id == award.id, Nominee.withdrawn_at.is_(None))
-    if award.assignment_mode == "assigned":
-        query = query.join(Assignment, Assignment.nominee_id == Nominee.id).where(
-            Assignment.juror_id == juror.id
-        )
-    return list(db.session.scalars(query.order_by(Nominee.position)))
 
 
 @dataclass
@@ -71,39 +61,95 @@ def shuffled_for(juror: User, nominees: list[Nominee]) -> list[Nominee]:
     return sorted(nominees, key=key)
 
 
+@dataclass
+class NomineeWork:
+    """One nominee of the award as this juror stands with it."""
+
+    nominee: Nominee
+    evaluation: Evaluation | None  # theirs, if they ever saved one
+    recusal: Recusal | None  # their conflict of interest in force, if any
+    assigned: bool  # theirs to judge: every nominee, unless the award assigns them
+
+
+@dataclass
+class Work:
+    """A juror's work in one award: every nominee (withdrawn ones too), each with the juror's
+    evaluation, conflict of interest and assignment."""
+
+    juror: User
+    nominees: list[NomineeWork]
+
+    def of(self, nominee: Nominee) -> NomineeWork:
+        return next(w for w in self.nominees if w.nominee.id == nominee.id)
+
+    def progress(self) -> Progress:
+        """The juror's nominees (in the running, theirs to judge) in their own order, each with
+        its status."""
+        mine = {
+            w.nominee.id: w for w in self.nominees if w.assigned and w.nominee.withdrawn_at is None
+        }
+        rows = []
+        for nominee in shuffled_for(self.juror, [w.nominee for w in mine.values()]):
+            work = mine[nominee.id]
+            evaluation = work.evaluation
+            if work.recusal is not None:
+                status = "conflict"
+            elif evaluation is None:
+                status = "not started"
+            else:
+                status = "submitted" if evaluation.submitted_at else "draft"
+            rows.append(NomineeRow(nominee, status, evaluation.updated_at if evaluation else None))
+        scoreable = [r for r in rows if r.status != "conflict"]
+        return Progress(
+            submitted=sum(r.status == "submitted" for r in scoreable),
+            scoreable=len(scoreable),
+            rows=rows,
+        )
+
+
+def work(award: Award, *, juror: User) -> Work:
+    """The juror's work in the award, in one query (the nominees, with the juror's evaluations,
+    conflicts of interest and assignments joined to them)."""
+    columns: list = [Nominee, Evaluation, Recusal]
+    query = (
+        select(*columns)
+        .outerjoin(
+            Evaluation,
+            and_(
+                Evaluation.award_id == award.id,
+                Evaluation.nominee_id == Nominee.id,
+                Evaluation.juror_id == juror.id,
+            ),
+        )
+        .outerjoin(
+            Recusal,
+            and_(
+                Recusal.nominee_id == Nominee.id,
+                Recusal.juror_id == juror.id,
+                queries.recusal_is_active(),
+            ),
+        )
+        .where(Nominee.award_id == award.id)
+        .order_by(Nominee.position)
+    )
+    assigned_mode = award.assignment_mode == "assigned"
+    if assigned_mode:
+        query = query.add_columns(Assignment.id).outerjoin(
+            Assignment,
+            and_(Assignment.nominee_id == Nominee.id, Assignment.juror_id == juror.id),
+        )
+    return Work(
+        juror,
+        [
+            NomineeWork(row[0], row[1], row[2], row[3] is not None if assigned_mode else True)
+            for row in db.session.execute(query)
+        ],
+    )
+
+
 def progress(award: Award, *, juror: User) -> Progress:
-    """The juror's nominees in their own order, each with its status (three queries)."""
-    evaluations = {
-        e.nominee_id: e
-        for e in db.session.scalars(
-            select(Evaluation).where(
-                Evaluation.award_id == award.id, Evaluation.juror_id == juror.id
-            )
-        )
-    }
-    recused = set(
-        db.session.scalars(
-            queries.active_recusals(award)
-            .with_only_columns(Recusal.nominee_id)
-            .where(Recusal.juror_id == juror.id)
-        )
-    )
-    rows = []
-    for nominee in shuffled_for(juror, juror_nominees(award, juror)):
-        evaluation = evaluations.get(nominee.id)
-        if nominee.id in recused:
-            status = "conflict"
-        elif evaluation is None:
-            status = "not started"
-        else:
-            status = "submitted" if evaluation.submitted_at else "draft"
-        rows.append(NomineeRow(nominee, status, evaluation.updated_at if evaluation else None))
-    scoreable = [r for r in rows if r.status != "conflict"]
-    return Progress(
-        submitted=sum(r.status == "submitted" for r in scoreable),
-        scoreable=len(scoreable),
-        rows=rows,
-    )
+    """The juror's nominees in their own order, each with its status (one query)."""
+    return work(award, juror=juror).progress()
 
 
 def jurors_awards(juror: User) -> list[Award]:
@@ -117,12 +163,15 @@ def jurors_awards(juror: User) -> list[Award]:
     )
 
 
-def fellow_totals(award: Award, nominee: Nominee, *, juror: User) -> list[float] | None:
+def fellow_totals(
+    award: Award, nominee: Nominee, *, juror: User, work: Work | None = None
+) -> list[float] | None:
     """Other jurors' submitted totals for the nominee (0-100, without names), for an award that
-    is not blind, once this juror has submitted their own; None when they may not see them."""
+    is not blind, once this juror has submitted their own; None when they may not see them.
+    `work`: the juror's work in the award, if already read (their evaluation is not read again)."""
     if award.blind:
         return None
-    own = evaluation_of(award, nominee, juror)
+    own = work.of(nominee).evaluation if work else evaluation_of(award, nominee, juror)
     if own is None or own.submitted_at is None:
         return None
     criteria = [
