@@ -167,6 +167,7 @@ def online_ballot(slug: str, token: str):
             nominee_slug=chosen,
             ip=request.remote_addr or "",
             user_agent=request.user_agent.string,
+            nominees=nominees,
         ).receipt  # read before the commit expires it
     if attempt.error is not None:
         return refuse(attempt.error.message, attempt.error.status)

@@ -107,6 +107,7 @@ def vote(slug: str):
             nominee_slug=chosen,
             ip=request.remote_addr or "",
             user_agent=request.user_agent.string,
+            nominees=nominees,
         ).receipt  # read before the commit expires it
     if attempt.error is not None:
         error = attempt.error

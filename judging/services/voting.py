@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from judging.extensions import db
 from judging.models import Award, Ballot, Nominee, User, VotingCredential, utcnow
+from judging.services import queries
 from judging.services.audit import record_event
 from judging.services.errors import ServiceError
 
@@ -206,18 +207,37 @@ def check_ballot(
     credential, ballot_id = found
     if ballot_id is not None:
         raise VoteError(USED_CARD, status=409)
-    nominees = shortlist(award) if nominees is None else nominees
-    nominee = next((n for n in nominees if n.slug == nominee_slug), None)
+    if nominees is None:
+        nominee = on_the_ballot(award, nominee_slug)
+    else:
+        nominee = next((n for n in nominees if n.slug == nominee_slug), None)
     if nominee is None:
         raise VoteError(NO_CHOICE)
     return credential, nominee
 
 
+def on_the_ballot(award: Award, nominee_slug: str) -> Nominee | None:
+    """The nominee with this slug, if one can vote for it: one row is read, unless the ballot
+    is the jury's top N (then the ranking decides, see `shortlist`)."""
+    if award.vote_top_n:
+        return next((n for n in shortlist(award) if n.slug == nominee_slug), None)
+    return db.session.scalar(
+        queries.nominee_by_slug(award, nominee_slug).where(Nominee.withdrawn_at.is_(None))
+    )
+
+
 def cast(
-    award: Award, *, code: str, nominee_slug: str, ip: str = "", user_agent: str = ""
+    award: Award,
+    *,
+    code: str,
+    nominee_slug: str,
+    ip: str = "",
+    user_agent: str = "",
+    nominees: list[Nominee] | None = None,
 ) -> Ballot:
-    """One ballot for one nominee with one code; the ballot's receipt lets the voter check it."""
-    credential, nominee = check_ballot(award, code, nominee_slug)
+    """One ballot for one nominee with one code; the ballot's receipt lets the voter check it.
+    `nominees`: the shortlist, if the caller has it already."""
+    credential, nominee = check_ballot(award, code, nominee_slug, nominees)
     # Another phone with the same card may cast between the check and the insert: the
     # database refuses the second ballot, with the same words.
     return _record(award, nominee, credential, ip, user_agent, used=USED_CARD)
@@ -232,10 +252,12 @@ def _record(
     *,
     used: str,
 ) -> Ballot:
-    """The ballot itself; a second one for the same credential is refused by the database."""
+    """The ballot itself; a second one for the same credential is refused by the database.
+
+    The INSERT returns the ballot's row (RETURNING): its receipt needs no second read."""
     receipt = keyed_hash(f"receipt:{credential.id}:{secrets.token_hex(8)}")[:12].upper()
     insert = _INSERT[db.session.get_bind().dialect.name]
-    ballot_id = db.session.scalar(
+    ballot = db.session.scalar(
         insert(Ballot)
         .values(
             award_id=award.id,
@@ -248,11 +270,11 @@ def _record(
             voided_reason="",
         )
         .on_conflict_do_nothing(index_elements=["credential_id"])
-        .returning(Ballot.id)
+        .returning(Ballot)
     )
-    if ballot_id is None:
+    if ballot is None:
         raise VoteError(used, status=409)
-    return db.session.get_one(Ballot, ballot_id)
+    return ballot
 
 
 def ballot_of_credential(award: Award, secret_hash: str) -> Ballot | None:
@@ -366,13 +388,23 @@ def verified_hash(award: Award, token: str) -> str:
 
 
 def cast_verified(
-    award: Award, *, token: str, nominee_slug: str, ip: str = "", user_agent: str = ""
+    award: Award,
+    *,
+    token: str,
+    nominee_slug: str,
+    ip: str = "",
+    user_agent: str = "",
+    nominees: list[Nominee] | None = None,
 ) -> Ballot:
-    """The ballot of a verified address; the link works for one ballot, within 24 hours."""
+    """The ballot of a verified address; the link works for one ballot, within 24 hours.
+    `nominees`: the shortlist, if the caller has it already."""
     if not (voting_is_open(award) and award.online_vote):
         raise VoteError("The online vote is not open for this award.", status=409)
     data = {"h": verified_hash(award, token)}
-    nominee = next((n for n in shortlist(award) if n.slug == nominee_slug), None)
+    if nominees is None:
+        nominee = on_the_ballot(award, nominee_slug)
+    else:
+        nominee = next((n for n in nominees if n.slug == nominee_slug), None)
     if nominee is None:
         raise VoteError(NO_CHOICE)
     insert = _INSERT[db.session.get_bind().dialect.name]
