@@ -31,13 +31,20 @@ SIZES = [
 HOME = 1  # the awards with their nominee counts, one grouped query
 PUBLIC_AWARD = 2  # the award, its nominees
 PUBLIC_NOMINEE = 2  # the nominee (joined to its award), then the award itself
-# The user, award, membership (twice), nominees (twice), own evaluations (twice), recusals
-# (twice), criteria: a few duplicates, none per nominee.
-EVALUATION_PAGE = 11
-# The user, award, nominee, membership, recusal, criteria; the evaluation's upsert, its scores'
-# reads and writes, one audit event (which reads the chain's head), the user again: 17 on
-# SQLite, 18 on PostgreSQL (the module runs on SQLite in the suite; both were checked).
-AUTOSAVE = 18
+# The user, the award with the nominee (one join), the juror's seat on the jury, the juror's
+# work in the award (every nominee with their evaluation, conflict of interest and assignment,
+# in one query: progress, neighbours and the page's own evaluation come from it), the criteria.
+# It was 11: the membership, nominees, evaluations and recusals were each read twice. (A juror
+# who has saved this evaluation costs one more: its scores.)
+EVALUATION_PAGE = 5
+# The user, the award with the nominee, the juror's standing (seat, conflict of interest,
+# assignment: one query), the criteria, the stored evaluation with its scores (read once),
+# the compare-and-set INSERT or UPDATE of the evaluation, one upsert of the score rows that
+# changed (and a DELETE when a criterion is cleared), the audit chain's head and the event's
+# insert: 9 on SQLite, 10 on PostgreSQL (its ledger lock; the module runs on SQLite in the
+# suite, both were checked). It was 17 and 18: the state read before and after, a refresh,
+# the scores read three times, the criteria's slugs twice.
+AUTOSAVE = 10
 # The user, the 2FA setting, the award; the ranking's inputs in grouped reads (criteria,
 # nominees, scores, recusals, casting decisions), juror labels, assignment, progress.
 LEADERBOARD = 14
@@ -45,21 +52,24 @@ PROVISIONAL_RESULTS_JSON = 11  # an admin's live ranking before publication, wit
 # Published results are the frozen snapshot: the award and the snapshot, nothing recomputed.
 PUBLISHED_RESULTS_PAGE = 2
 PUBLISHED_RESULTS_JSON = 2
-# A card's ballot through the API: the award, its nominees, the credential, the insert, the
-# ballot read back (twice: the commit expires it before the answer reads its receipt).
-BALLOT_CAST = 6
-BALLOT_CAST_TOP_N = 11  # the ballot is the jury's top N: the ranking's grouped reads as well
+# A card's ballot through the API: the award, the card's credential (with the ballot it cast,
+# if any), the chosen nominee alone, the insert (RETURNING the ballot: its receipt is not read
+# back). It was 6: every nominee, and the ballot read back after the insert.
+BALLOT_CAST = 4
+# The ballot is the jury's top N: the award, the credential, the nominees and the ranking's
+# grouped reads (criteria, scores, recusals, casting decisions...), the insert.
+BALLOT_CAST_TOP_N = 9
 VOTE_PAGE = 2  # the printed card's ballot page: the award and its nominees
-# The card's form, confirmed: the award, its nominees, the credential, the insert, the ballot
-# read back. The redirect to the receipt takes the slug from the URL: reading it from the award
-# after the commit loaded the award again (6 until then).
-VOTE_CONFIRM = 5
+# The card's form, confirmed: the award, its nominees (the page's list, which finds the choice
+# too), the credential, the insert returning the ballot. It was 10; 6 while the redirect to
+# the receipt re-read the award after the commit, 5 while the ballot was read back.
+VOTE_CONFIRM = 4
 # The award, its nominees, and whether the link has already voted (said at once, issue 15).
 ONLINE_BALLOT_PAGE = 3
-# The address's credential is inserted (or found), then the ballot as above. It was 21 and 47
-# at the two sizes: after the commit, finding the chosen nominee re-read every nominee before it;
-# 8 while the redirect to the receipt re-read the award after the commit.
-ONLINE_BALLOT_CAST = 7
+# The award, its nominees, whether the link has voted, the address's credential inserted (or
+# found) and read, the ballot's insert returning it. It was 21 and 47 at the two sizes (after
+# the commit, finding the chosen nominee re-read every nominee before it), then 9, 8 and 7.
+ONLINE_BALLOT_CAST = 6
 
 
 @pytest.fixture
