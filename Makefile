@@ -53,6 +53,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/http_bench.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python bench/cpu_bench.py --database-url $(BENCH_DATABASE_URL) --json bench/out/cpu.json
 	$(BIN)/python bench/ceremony_bench.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python bench/forgot_password_bench.py --database-url $(BENCH_DATABASE_URL) --json bench/out/forgot-password.json
 
 ## A ceremony's peak alone (about 3 minutes; PostgreSQL and Redis on loopback): 1,000 card
 ## ballots at 20 a second, 1,000 through the API, the online vote with its mail.
