@@ -5,6 +5,11 @@
 development server instead (MAIL_SENDER_THREAD), so the embedded setup needs nothing more.
 Several senders may run at once: each claims the rows it sends (services/outbox.claim_due).
 
+A request row (services/outbox.py, `queue_request`) is not delivered but answered: the sender
+deletes it and, in the same transaction, runs its answer (REQUESTS), which queues the real
+message or nothing; a message it queued is due at once and goes in the same run. Forgot-password
+works this way, so that the request takes as long for an unknown address as for an account's.
+
 Delivery is at least once: a sender killed after the server took a message but before it
 recorded it as sent leaves a claim that expires, and the message is sent again (with the same
 Message-ID). The window is the time between the server's answer and one UPDATE.
@@ -12,6 +17,7 @@ Message-ID). The window is the time between the server's answer and one UPDATE.
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,9 +25,15 @@ from flask import Flask, current_app
 
 from judging.extensions import db
 from judging.mail import MailError, Transport
-from judging.services import outbox
+from judging.services import notifications, outbox
 
 log = logging.getLogger(__name__)
+
+# A request row's kind, and what answers it: given the row's address, it queues a message or
+# nothing, in the sender's transaction.
+REQUESTS: dict[str, Callable[[str], object]] = {
+    notifications.RESET_REQUEST: notifications.send_account_link,
+}
 
 
 @dataclass
@@ -29,6 +41,8 @@ class SendRun:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    # Request rows answered (and deleted); what they queued is counted when it is sent.
+    answered: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -49,6 +63,9 @@ def send_due(*, now: datetime | None = None) -> SendRun:
             if not claimed:
                 return run
             for message in claimed:
+                if message.kind in REQUESTS:
+                    run.answered += answer(message)
+                    continue
                 try:
                     transport.send(message.recipient, message.message, message.subject)
                 except MailError as exc:
@@ -65,6 +82,19 @@ def send_due(*, now: datetime | None = None) -> SendRun:
                         log.warning("mail %s was sent after its claim expired", message.id)
                     db.session.commit()
                     run.sent += 1
+
+
+def answer(request: outbox.Claimed) -> bool:
+    """Delete a request row and run its answer, in one transaction: the address is not kept,
+    and a sender killed before the commit leaves the row to be answered by the next one.
+    False if this sender's claim had lapsed (the sender that took the row over answers it)."""
+    if not outbox.take_request(request):
+        db.session.rollback()
+        log.warning("request %s was left to another sender: its claim expired", request.id)
+        return False
+    REQUESTS[request.kind](request.recipient)
+    db.session.commit()
+    return True
 
 
 def work(stop: threading.Event, *, poll: float | None = None) -> None:

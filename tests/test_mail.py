@@ -80,7 +80,7 @@ def test_forgot_password_answers_without_the_mail_server_and_the_mail_still_arri
     smtp_server.accepting.clear()  # a slow mail server: a request waiting on it would hang
     known = ask_for_reset(client, user.email)
     unknown = ask_for_reset(app.test_client(), "nobody@example.org")
-    # Neither answer talked to the mail server: the known address only queued a message.
+    # Neither answer talked to the mail server: each only queued a request for the sender.
     assert smtp_server.messages == []
     assert (known.status_code, known.location) == (unknown.status_code, unknown.location)
     assert known.status_code == 302 and known.location == "/login"

@@ -6,14 +6,16 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from judging import sender
 from judging.extensions import db
-from judging.models import AuditEvent, OutgoingMail, User, utcnow
+from judging.models import AccountToken, AuditEvent, OutgoingMail, User, utcnow
 from judging.services import outbox
 from judging.services.outbox import queue_mail
 
@@ -110,19 +112,136 @@ def test_the_delay_doubles_up_to_a_cap_and_the_message_fails_after_the_last_atte
     assert deliver_mail(app, now=now + timedelta(days=1)).tried == 0  # given up
 
 
-def test_forgot_password_queues_for_a_known_address_and_nothing_for_an_unknown_one(
-    app, client, make_user
+def ask_for_reset(client, address: str, remote: str = "127.0.0.1"):
+    url = "/password/forgot"
+    return client.post(
+        url,
+        data={"email": address, "csrf_token": csrf_token(client, url)},
+        environ_base={"REMOTE_ADDR": remote},
+    )
+
+
+@contextmanager
+def statements():
+    """The SQL statements run meanwhile (their text, without the values)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_forgot_password_does_the_same_work_for_every_address_and_the_sender_answers_it(
+    app, client, make_user, smtp_server
 ):
     user = make_user()
-    url = "/password/forgot"
-    for address in ("nobody@example.org", user.email.upper()):
-        response = client.post(url, data={"email": address, "csrf_token": csrf_token(client, url)})
+    gone = make_user(active=False)  # a deactivated account gets nothing, as before
+    asked = {}
+    for who, address in (
+        ("unknown", "Nobody@Example.org"),
+        ("known", user.email.upper()),
+        ("deactivated", gone.email),
+    ):
+        with statements() as asked[who]:
+            response = ask_for_reset(client, address)
         assert response.status_code == 302 and response.location == "/login"
-        if address.startswith("nobody"):
-            assert mail_rows() == []
+    # The request looked no account up and made no link: the same statements for each (one
+    # INSERT into the outbox), so no difference in the work tells the addresses apart.
+    assert asked["known"] == asked["unknown"] == asked["deactivated"]
+    assert [s.split()[:3] for s in asked["known"]] == [["INSERT", "INTO", "outgoing_mail"]]
+    rows = mail_rows()
+    assert [(r.kind, r.user_id, r.message, r.status) for r in rows] == [
+        ("reset_request", None, None, "queued")
+    ] * 3
+    assert [r.recipient for r in rows] == ["nobody@example.org", user.email, gone.email]
+    assert db.session.scalar(select(func.count()).select_from(AccountToken)) == 0
+
+    run = deliver_mail(app)
+
+    assert (run.answered, run.sent, run.tried) == (3, 1, 1)
+    assert [m["To"] for m in smtp_server.messages] == [user.email]
+    # The request rows are gone, their addresses with them; the reset mail keeps none once sent.
     [row] = mail_rows()
-    assert (row.kind, row.user_id, row.recipient) == ("reset", user.id, user.email)
-    assert b"/password/reset/" in row.message
+    assert (row.kind, row.user_id, row.status, row.recipient) == ("reset", user.id, "sent", None)
+    body = smtp_server.messages[0].get_payload(decode=True).decode()
+    path = "/" + next(w for w in body.split() if "/password/reset/" in w).split("/", 3)[3]
+    page = client.get(path)
+    assert page.status_code == 200
+    response = client.post(
+        path,
+        data={
+            "password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert response.status_code == 302 and response.location == "/jury/"
+    assert deliver_mail(app).tried == 0  # nothing left, nothing twice
+
+
+def test_flask_mail_send_answers_an_unknown_address_by_forgetting_it(app, client, smtp_server):
+    assert ask_for_reset(client, "nobody@example.org").status_code == 302
+    assert [r.recipient for r in mail_rows()] == ["nobody@example.org"]
+    db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["mail", "send", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert "sent 0;" in result.output and "1 reset request answered" in result.output
+    assert mail_rows() == [] and smtp_server.messages == []  # no row, no mail, no address
+
+
+def test_a_request_whose_claim_lapsed_is_answered_once_by_the_sender_that_took_it_over(
+    app, client, make_user, smtp_server
+):
+    user = make_user()
+    assert ask_for_reset(client, user.email).status_code == 302
+    now, lease = utcnow(), timedelta(seconds=300)
+    with app.app_context():  # a sender claims the request, then stalls past its lease
+        [stalled] = outbox.claim_due(limit=5, lease=lease, now=now)
+        db.session.commit()
+    assert stalled.kind == "reset_request"
+    taken_over = deliver_mail(app, now=now + timedelta(seconds=301))
+    assert (taken_over.answered, taken_over.sent) == (1, 1)
+    with app.app_context():  # the stalled sender wakes up: the row is no longer its own
+        assert not sender.answer(stalled)
+    assert deliver_mail(app).tried == 0
+    assert [m["To"] for m in smtp_server.messages] == [user.email]  # one link, not two
+
+
+def test_forgot_password_is_still_refused_after_ten_requests_an_hour_from_one_address(
+    app, make_user
+):
+    user = make_user()
+    client = app.test_client()
+    for n in range(10):
+        address = user.email if n % 2 else f"nobody{n}@example.org"
+        assert ask_for_reset(client, address, remote="203.0.113.7").status_code == 302
+    refused = ask_for_reset(client, user.email, remote="203.0.113.7")
+    assert refused.status_code == 429
+    assert len(mail_rows()) == 10  # the refused request queued nothing
+    # Another client address is counted on its own.
+    assert ask_for_reset(client, user.email, remote="203.0.113.8").status_code == 302
+
+
+def test_the_admin_page_shows_pending_reset_requests_by_domain_only(app, admin_client, make_user):
+    juror = make_user(name="Jo Juror", email="jo.juror@jury.example")
+    visitor = app.test_client()
+    for address in (juror.email, "someone.else@elsewhere.example"):
+        assert ask_for_reset(visitor, address).status_code == 302
+
+    page = admin_client.get("/admin/mail")
+    html, text = page.get_data(as_text=True), text_of(page)
+    assert "Queued (2)" in text and text.count("Password reset request") >= 2
+    assert "…@jury.example" in text and "…@elsewhere.example" in text
+    # Neither the addresses nor whether one of them is an account's.
+    for secret in ("jo.juror", "someone.else", "Jo Juror"):
+        assert secret not in html, secret
 
 
 def test_the_admin_page_lists_queued_and_failed_mail_and_retries_a_failure(

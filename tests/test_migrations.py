@@ -264,6 +264,43 @@ def test_at_0011_the_outbox_table_comes_and_goes_and_keeps_no_dangling_account(e
     assert "outgoing_mail" not in inspect(db.engine).get_table_names()
 
 
+def test_at_0012_the_outbox_takes_reset_requests_and_keeps_its_messages(empty_app):
+    """Only the kinds change: a queued message survives SQLite's copy of the table, a request
+    row fits after the upgrade and not before, and a downgrade deletes the request rows."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    def insert(connection, kind: str) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO outgoing_mail (kind, recipient, recipient_domain, subject, message,"
+                " status, attempts, created_at, next_attempt_at) VALUES (:kind,"
+                " 'jo@example.org', 'example.org', 'S', :message, 'queued', 0, '2026-01-01',"
+                " '2026-01-01')"
+            ),
+            {"kind": kind, "message": None if kind == "reset_request" else b"Hello"},
+        )
+
+    upgrade(revision="0011")
+    with db.engine.begin() as connection:
+        insert(connection, "reminder")
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        insert(connection, "reset_request")
+    upgrade()
+    with db.engine.begin() as connection:
+        insert(connection, "reset_request")
+        kinds = connection.execute(text("SELECT kind FROM outgoing_mail ORDER BY id")).all()
+        assert [k for (k,) in kinds] == ["reminder", "reset_request"]
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        insert(connection, "no_such_kind")
+    downgrade(revision="0011")
+    with db.engine.begin() as connection:
+        rows = connection.execute(text("SELECT kind, message FROM outgoing_mail")).all()
+        assert [(kind, bytes(message)) for kind, message in rows] == [("reminder", b"Hello")]
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        insert(connection, "reset_request")
+
+
 def test_at_0010_awards_past_draft_or_seeded_stay_public_and_admin_drafts_do_not(empty_app):
     """What was visible for a reason stays visible: awards past draft, and awards a seed file
     loaded (the shipped one); a draft only made in the admin pages was listed by mistake."""

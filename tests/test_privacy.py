@@ -609,6 +609,7 @@ def test_the_privacy_page_states_the_retention_periods(app, client):
     page = client.get("/privacy").get_data(as_text=True)
     assert "45 days" in page
     assert "keyed hash" in page and "Download my data" in page and "anonymis" in page
+    assert "If you ask for a password reset" in page and "usually a few seconds" in page
     assert 'href="/privacy"' in client.get("/").get_data(as_text=True)
 
 

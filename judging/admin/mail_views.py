@@ -2,8 +2,10 @@
 
 Recipients are shown by the account's name when the message went to one (jurors and
 administrators, whom the People page lists anyway), else by their domain only: a voter's
-address is never shown, not even to administrators. Bodies hold one-time links and are never
-shown.
+address is never shown, not even to administrators. A forgot-password request (kind
+"reset_request") names no account, so it shows by domain only whether or not the address has
+one: the page does not tell an administrator which typed addresses are accounts' either. Bodies
+hold one-time links and are never shown.
 """
 
 from flask import redirect, render_template, url_for

@@ -48,7 +48,7 @@ from judging.services.accounts import (
     redeem_token,
     usable_token,
 )
-from judging.services.notifications import send_account_link
+from judging.services.notifications import request_account_link
 
 # A password checked, the second factor still to come: this long to type the code.
 PENDING_TWO_FACTOR_SECONDS = 300
@@ -212,11 +212,12 @@ def reset_password(token: str):
 @limiter.limit("10 per hour", methods=["POST"])
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the account exists, and
-    takes as long: the request only looks the account up and queues the link in the outbox
-    (or queues nothing); the sender mails it after the response."""
+    takes as long: the request does not look the account up, it queues the address in the
+    outbox whatever it is, and the sender (after the response) mails the link to an account
+    or forgets the address."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        send_account_link(normalise_email(form.email.data))
+        request_account_link(normalise_email(form.email.data))
         db.session.commit()
         flash(
             "If an account exists for that address, a link to set a new password is on its "

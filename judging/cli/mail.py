@@ -29,7 +29,10 @@ def send_command(once: bool, poll: float | None) -> None:
     """
     if once:
         run = sender.send_due()
-        click.echo(f"sent {run.sent}; {run.retrying} to retry later; {run.failed} failed")
+        click.echo(
+            f"sent {run.sent}; {run.retrying} to retry later; {run.failed} failed; "
+            f"{run.answered} reset request{'' if run.answered == 1 else 's'} answered"
+        )
         if run.retrying or run.failed:
             raise SystemExit(1)
         return

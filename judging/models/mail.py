@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from judging.models.base import Base, one_of, utcnow
 
 MAIL_STATUSES = ("queued", "sent", "failed")
-MAIL_KINDS = ("invitation", "reset", "reminder", "announcement", "vote_link")
+# "reset_request" is not a message: forgot-password's request, holding only the address it
+# names; the sender looks the account up and queues the real message, or deletes the row.
+MAIL_KINDS = ("invitation", "reset", "reminder", "announcement", "vote_link", "reset_request")
 
 
 class OutgoingMail(Base):

@@ -12,7 +12,7 @@ from judging.dates import format_when
 from judging.links import external_url
 from judging.models import Award, User
 from judging.services.accounts import issue_token
-from judging.services.outbox import queue_mail
+from judging.services.outbox import queue_mail, queue_request
 
 SIGNATURE = "\n-- \nThis message was sent by the awards' judging application."
 
@@ -68,10 +68,22 @@ def send_password_reset(user: User) -> str:
     return link
 
 
+# The outbox kind of forgot-password's request (services/outbox.py, queue_request).
+RESET_REQUEST = "reset_request"
+
+
+def request_account_link(address: str) -> None:
+    """Forgot-password's request: queue the (normalised) address for the sender, whatever it
+    is. The request looks no account up and makes no link, so it does the same work, and takes
+    as long, for every address; the sender answers it with `send_account_link`."""
+    queue_request(address, "Password reset request", kind=RESET_REQUEST)
+
+
 def send_account_link(address: str) -> bool:
-    """Forgot-password's work: a reset link to the active account with that (normalised)
-    address, or an invitation link if it has no password yet, queued; nothing for an unknown
-    address. True if a message was queued (the page never says so)."""
+    """The answer to a forgot-password request (the sender's work): a reset link to the active
+    account with that (normalised) address, or an invitation link if it has no password yet,
+    queued; nothing for an unknown address (nor a deactivated account). True if a message was
+    queued (the page never says so)."""
     from sqlalchemy import select
 
     from judging.extensions import db

@@ -6,8 +6,14 @@ rollback takes it back with the change (an invitation is never created without i
 a refused change mails nothing). The sender's steps (`claim_due`, `record_sent`,
 `record_failure`) are services too; the sender commits between them.
 
+A request (`queue_request`) is a row that is not yet a message: it holds an address and no
+text, and the sender answers it (judging/sender.py, REQUESTS) by queuing the real message or
+nothing, and deletes it (`take_request`). Forgot-password queues one for every address, so that
+the request does the same work whether or not the address has an account.
+
 Personal data: a row holds the recipient's address and the message (with its one-time link)
-only until it is sent; then both are blanked. What stays (kind, subject, domain, attempts,
+only until it is sent; then both are blanked. A request row is deleted when the sender answers
+it. What stays (kind, subject, domain, attempts,
 times) is deleted by `flask purge` after RETENTION_DAYS_OUTBOX days, failed rows too.
 """
 
@@ -17,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from judging.extensions import db
 from judging.mail import MailError, build_message, domain_of
@@ -51,6 +57,24 @@ def queue_mail(
     return mail
 
 
+def queue_request(to: str, subject: str, *, kind: str) -> None:
+    """Queue a request about the address `to` for the sender to answer, in the caller's
+    transaction: a row with the address, its domain and a subject (for the admin page), no
+    message and no account."""
+    db.session.add(
+        OutgoingMail(
+            kind=kind,
+            recipient=to,
+            recipient_domain=domain_of(to),
+            subject=subject,
+            status="queued",
+            attempts=0,
+            next_attempt_at=utcnow(),
+        )
+    )
+    db.session.flush()
+
+
 # --- The sender's steps ------------------------------------------------------------------------
 
 
@@ -59,6 +83,7 @@ class Claimed:
     """A message a sender holds until `claim` expires."""
 
     id: int
+    kind: str
     recipient: str
     message: bytes
     subject: str
@@ -108,6 +133,7 @@ def claim_due(*, limit: int, lease: timedelta, now: datetime | None = None) -> l
     rows = db.session.execute(
         select(
             OutgoingMail.id,
+            OutgoingMail.kind,
             OutgoingMail.recipient,
             OutgoingMail.message,
             OutgoingMail.subject,
@@ -117,7 +143,7 @@ def claim_due(*, limit: int, lease: timedelta, now: datetime | None = None) -> l
         .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
     ).all()
     return [
-        Claimed(r.id, r.recipient or "", r.message or b"", r.subject, r.attempts, claim)
+        Claimed(r.id, r.kind, r.recipient or "", r.message or b"", r.subject, r.attempts, claim)
         for r in rows
     ]
 
@@ -142,6 +168,16 @@ def record_sent(claimed: Claimed, *, now: datetime | None = None) -> bool:
             claimed_until=None,
             claimed_by=None,
         ),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
+
+
+def take_request(claimed: Claimed) -> bool:
+    """Delete a request row this sender holds, before answering it in the same transaction:
+    its address is kept no longer. False if the claim lapsed (another sender answers it)."""
+    result = db.session.execute(
+        delete(OutgoingMail).where(_held(claimed)),
         execution_options={"synchronize_session": False},
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
