@@ -9,7 +9,7 @@ PORT ?= 5000
 # The first administrator: `make run` prints a one-time link for them until they set a password.
 ADMIN_EMAIL ?= admin@example.org
 
-.PHONY: install run test bench ceremony-bench fuzz lint format screenshot clean
+.PHONY: install run test bench ceremony-bench fuzz lint format screenshot clean translations messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,26 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(INSTALLED)
+install: $(INSTALLED) translations
+
+## Compile the translation catalogues (judging/translations/*/LC_MESSAGES/messages.po).
+translations: $(INSTALLED)
+	$(BIN)/pybabel -q compile -d judging/translations
+
+## Extract the text of the code and templates into messages.pot and update every catalogue;
+## then translate what is new (docs/translating.md).
+messages: $(INSTALLED)
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-by-file -k _l -k lazy_gettext \
+		-o judging/translations/messages.pot --project judging --copyright-holder "judging" \
+		--msgid-bugs-address "" --omit-header .
+	$(BIN)/pybabel -q update -i judging/translations/messages.pot -d judging/translations \
+		--no-wrap --ignore-obsolete
 
 ## Set everything up and serve the app on the embedded SQLite database; a thread of the server
 ## delivers the outbox (into instance/outbox/ unless MAIL_SERVER is set).
 run: export JUDGING_ENV ?= development
 run: export BASE_URL ?= http://$(HOST):$(PORT)
-run: $(INSTALLED)
+run: $(INSTALLED) translations
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed
 	@$(BIN)/flask --app wsgi users first-admin --email $(ADMIN_EMAIL)
@@ -35,7 +48,7 @@ run: $(INSTALLED)
 ## Lint, format check, type check (the pure scoring core strictly) and the whole test suite
 ## (PostgreSQL too when TEST_DATABASE_URL is set), in two processes (one per core), each test
 ## module whole in one.
-test: $(INSTALLED)
+test: $(INSTALLED) translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from judging import config, extensions, inputs, observability
+from judging import config, extensions, i18n, inputs, observability
 from judging.application import App
 from judging.config import PROJECT_ROOT
 from judging.passwords import Passwords
@@ -70,6 +70,7 @@ def _bind_extensions(app: Flask) -> None:
     extensions.limiter.init_app(app)
     extensions.consult_limiter_only_where_limited(app)
     extensions.api.init_app(app)
+    i18n.register(app)
 
 
 def _register_parts(app: Flask) -> None:

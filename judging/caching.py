@@ -27,6 +27,7 @@ from flask import Response, current_app, request, session
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from judging import i18n
 from judging.config import PROJECT_ROOT
 from judging.extensions import db, signed_in
 from judging.models import Award, Nominee, ResultSnapshot
@@ -148,13 +149,8 @@ def _nothing_changed(session: Session, _previous_transaction) -> None:
     session.info.pop("public_pages_changed", None)
 
 
-def default_locale() -> str:
-    return "en"
-
-
-# The language a page is rendered in is part of its validator: issue 18 (translated pages) sets
-# this to its own function of the request; until then every page is English.
-locale: Callable[[], str] = default_locale
+# The language a page is rendered in is part of its validator (and of the remembered one's key).
+locale: Callable[[], str] = i18n.current
 
 
 def _release() -> str:
@@ -289,5 +285,6 @@ def public_answer(tag: str, render: Callable[[], Response | str]) -> Response:
         response = response_class(body, mimetype=mimetype)
     response.set_etag(tag)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.vary.add("Cookie")
+    response.vary.add("Cookie")  # the visitor's language choice is a cookie too
+    response.vary.add("Accept-Language")
     return response

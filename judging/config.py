@@ -126,6 +126,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_SENDER_THREAD": _flag("MAIL_SENDER_THREAD"),
         **{name: _number(name) for name in SENDER_SETTINGS},
         "TIME_ZONE": env("TIME_ZONE") or DEFAULTS["TIME_ZONE"],
+        "DEFAULT_LANGUAGE": env("DEFAULT_LANGUAGE") or "en",
         "LOG_FORMAT": env("LOG_FORMAT") or DEFAULTS["LOG_FORMAT"],
         "LOG_LEVEL": env("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"],
         "ONLINE_VOTE_LINKS_PER_IP": env("ONLINE_VOTE_LINKS_PER_IP")
@@ -177,6 +178,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    # The language of a page when neither the visitor's choice nor the browser's says one the
+    # page is offered in (judging/i18n.py).
+    "DEFAULT_LANGUAGE": "en",
     # The cookie is sent again only when the session changed (auth/access.py, SEEN_AT_EVERY_S),
     # not with every answer: two answers that cross cannot undo each other's change.
     "SESSION_REFRESH_EACH_REQUEST": False,

@@ -1,9 +1,11 @@
 """Pages anyone can see: the awards, their nominees, the results and their printable sheet."""
 
-from flask import abort, render_template
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from judging import caching
+from judging import caching, i18n
+from judging.auth.access import safe_next
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
 from judging.models import Award, Nominee
 from judging.public import blueprint
@@ -18,7 +20,7 @@ def visible_results_or_404(award: Award) -> tuple[dict, bool]:
     The results page, its printable sheet and the admin's ceremony pages all show this one."""
     found = publication.visible_results(award, viewer=current_user)
     if found is None:
-        abort(404, "The results of this award are not published yet.")
+        abort(404, _("The results of this award are not published yet."))
     return found
 
 
@@ -33,6 +35,23 @@ def home():
         (a, n) for a, n in list_awards_with_counts(public_only=True) if a.archived_at is None
     ]
     return render_template("public/home.html", awards=current)
+
+
+@blueprint.get("/language/<code>")
+def language(code: str):
+    """The language menu: keep the visitor's choice in a cookie, then back to their page."""
+    if code not in i18n.PUBLIC_LANGUAGES:
+        abort(404, _("This language is not offered."))
+    response = redirect(safe_next(request.args.get("next"), url_for("public.home")))
+    response.set_cookie(
+        i18n.COOKIE,
+        code,
+        max_age=i18n.COOKIE_MAX_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @blueprint.get("/awards/<slug>")

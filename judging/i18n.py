@@ -1,0 +1,68 @@
+"""Languages: which ones a page is offered in, and which one a request gets (Flask-Babel).
+
+Every page a voter or visitor sees (the public blueprint and its error pages) is offered in the
+nine PUBLIC_LANGUAGES. The pages of jurors and administrators (auth, jury, admin) are offered
+in STAFF_LANGUAGES: English only until their text goes through the translation layer too
+(issue 18 widens it to English, French, German, Spanish and Italian).
+
+A request's language, first that applies:
+1. the visitor's choice from the language menu (the `lang` cookie, set by /language/<code>);
+2. the browser's Accept-Language, best match;
+3. DEFAULT_LANGUAGE (English).
+
+The catalogues are in judging/translations/<code>/LC_MESSAGES/messages.po; `make messages`
+extracts the text of the code and templates into judging/translations/messages.pot and updates
+every catalogue, `make translations` compiles them (make install, run and test do it too).
+"""
+
+from babel import Locale
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import Babel, get_locale
+
+PUBLIC_LANGUAGES = ("en", "sv", "lt", "ro", "nl", "fr", "es", "de", "it")
+STAFF_LANGUAGES = ("en",)
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+# The blueprints whose pages are a visitor's or voter's (and the app-wide pages: errors, the
+# language menu itself).
+PUBLIC_BLUEPRINTS = frozenset({"public", None})
+
+babel = Babel()
+
+
+def offered() -> tuple[str, ...]:
+    """The languages of the page this request asks for."""
+    if has_request_context() and request.blueprint not in PUBLIC_BLUEPRINTS:
+        return STAFF_LANGUAGES
+    return PUBLIC_LANGUAGES
+
+
+def select_locale() -> str:
+    languages = offered()
+    if has_request_context():
+        chosen = request.cookies.get(COOKIE)
+        if chosen in languages:
+            return chosen
+        best = request.accept_languages.best_match(languages)
+        if best:
+            return best
+    default = current_app.config["DEFAULT_LANGUAGE"]
+    return default if default in languages else "en"
+
+
+def current() -> str:
+    """The language code of this request's page ("en", "lt", ...), as `<html lang>` says."""
+    return str(get_locale() or "en")
+
+
+def name_of(code: str) -> str:
+    """A language's own name for itself, capitalised: "Lietuvių", "Deutsch"."""
+    own = Locale.parse(code).get_display_name(code) or code
+    return own[:1].upper() + own[1:]
+
+
+def register(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_language"] = current
+    app.jinja_env.globals["language_name"] = name_of
+    app.jinja_env.globals["page_languages"] = offered
