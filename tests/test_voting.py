@@ -84,6 +84,25 @@ def test_review_confirm_and_receipt(client, codes):
     assert _ballots() == 1
 
 
+def test_a_card_votes_from_pages_in_another_language(client, codes):
+    """Every step of the ballot goes through the translation layer (issue 18): in Lithuanian the
+    pages render, say their language, refuse and record as in English."""
+    client.set_cookie("lang", "lt")
+    ballot = client.get("/vote/excellence-award").get_data(as_text=True)
+    assert '<html lang="lt">' in ballot and 'name="nominee"' in ballot
+    refused = _post(client, "ZZZZ-ZZZZ-ZZZZ-ZZZZ")
+    assert refused.status_code == 403 and 'id="vote-error"' in refused.get_data(as_text=True)
+    confirm = client.get(_post(client, codes[0]).headers["Location"])
+    assert '<html lang="lt">' in confirm.get_data(as_text=True)
+    cast = client.get(_post(client, codes[0], action="confirm").headers["Location"])
+    page = cast.get_data(as_text=True)
+    assert '<html lang="lt">' in page and "Gaming Club" in page
+    assert _ballots() == 1
+    receipt = db.session.scalar(select(Ballot)).receipt
+    check = client.get(f"/vote/excellence-award/check?receipt={receipt}")
+    assert check.status_code == 200 and '<html lang="lt">' in check.get_data(as_text=True)
+
+
 def test_reloading_the_receipt_shows_it_again_and_posts_nothing(app, client, codes):
     _post(client, codes[0])
     receipt_url = _post(client, codes[0], action="confirm").headers["Location"]

@@ -12,6 +12,7 @@ mail, that it has voted.
 """
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from judging.extensions import db, limiter
 from judging.links import external_url
@@ -25,13 +26,11 @@ from judging.security import no_store
 from judging.services import voting
 from judging.services.outbox import queue_mail
 
-SIGNATURE = "\n-- \nThis message was sent by the awards' voting application."
-
 
 def _award(slug: str) -> Award:
     award = public_award_or_404(slug)
     if not award.online_vote:
-        abort(404, "This award has no online vote.")
+        abort(404, _("This award has no online vote."))
     return award
 
 
@@ -56,7 +55,7 @@ def online_vote(slug: str):
         if not form.website.data:  # a person: queue the link; a bot gets the same page
             queue_mail(
                 form.email.data,
-                f"Your vote: {award.title}",
+                _("Your vote: %(award)s", award=award.title),
                 _mail(award, form.email.data),
                 kind="vote_link",
             )
@@ -69,23 +68,42 @@ def online_vote(slug: str):
     )
 
 
+def _signature() -> str:
+    return "\n-- \n" + _("This message was sent by the awards' voting application.")
+
+
 def _mail(award: Award, address: str) -> str:
-    """A link to the ballot; for an address that has already voted, no link but how to check."""
+    """A link to the ballot; for an address that has already voted, no link but how to check.
+
+    In the language of the page the link was asked from (whole paragraphs, for translators)."""
     if voting.ballot_of_credential(award, voting.address_hash(address)) is not None:
         check = external_url("public.vote_check", slug=award.slug)
-        return (
-            f"This address has already voted in “{award.title}”: each address votes once, so "
-            f"no new link is sent.\n\nTo check that your ballot is counted, enter the receipt "
-            f"you were shown after voting here:\n\n  {check}\n\nIf you did not vote, or did "
-            f"not ask for a link, please tell the organisers.\n{SIGNATURE}"
-        )
-    token = voting.verification_token(award, address)
-    link = external_url("public.online_ballot", slug=award.slug, token=token)
-    return (
-        f"Here is your link to vote in “{award.title}”. It works for one ballot, "
-        f"within 24 hours:\n\n  {link}\n\nIf you did not ask for it, ignore this "
-        f"message.\n{SIGNATURE}"
-    )
+        paragraphs = [
+            _(
+                "This address has already voted in “%(award)s”: each address votes once, so no "
+                "new link is sent.",
+                award=award.title,
+            ),
+            _(
+                "To check that your ballot is counted, enter the receipt you were shown after "
+                "voting here:"
+            ),
+            f"  {check}",
+            _("If you did not vote, or did not ask for a link, please tell the organisers."),
+        ]
+    else:
+        token = voting.verification_token(award, address)
+        link = external_url("public.online_ballot", slug=award.slug, token=token)
+        paragraphs = [
+            _(
+                "Here is your link to vote in “%(award)s”. It works for one ballot, within 24 "
+                "hours:",
+                award=award.title,
+            ),
+            f"  {link}",
+            _("If you did not ask for it, ignore this message."),
+        ]
+    return "\n\n".join(paragraphs) + "\n" + _signature()
 
 
 ONLINE_PENDING = PENDING + "_online"
@@ -124,7 +142,7 @@ def online_ballot(slug: str, token: str):
     nominees = voting.shortlist(award) if voting.voting_is_open(award) else []
     if request.method == "GET" or not form.validate_on_submit():
         if request.method == "POST":
-            abort(400, "The form has expired. Reload the page and try again.")
+            abort(400, _("The form has expired. Reload the page and try again."))
         if refusal := _link_state(award, token):
             return refusal
         held = session.get(ONLINE_PENDING) or {}
@@ -155,8 +173,8 @@ def online_ballot(slug: str, token: str):
 
     if not any(n.slug == chosen for n in nominees):
         if voting.voting_is_open(award):
-            return refuse(voting.NO_CHOICE, 422)
-        return refuse("The online vote is not open for this award.", 409)
+            return refuse(_(voting.NO_CHOICE), 422)
+        return refuse(_("The online vote is not open for this award."), 409)
     if action != "confirm":
         session[ONLINE_PENDING] = {"token": token, "nominee": chosen}
         return redirect(url_for("public.online_confirm", slug=slug, token=token), 303)

@@ -12,6 +12,7 @@ what the public check says, counted or void.
 """
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from judging.extensions import limiter, refused
 from judging.lookups import public_award_or_404
@@ -141,7 +142,7 @@ def vote_receipt(slug: str, receipt: str):
     award = public_award_or_404(slug)
     ballot = voting.ballot_by_receipt(award, receipt[:32])
     if ballot is None:
-        abort(404, "No ballot of this award has this receipt.")
+        abort(404, _("No ballot of this award has this receipt."))
     mine = ballot.receipt in session.get(RECEIPTS, [])
     nominee = next((n for n in award.nominees if n.id == ballot.nominee_id), None) if mine else None
     page = render_template(

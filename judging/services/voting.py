@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -174,15 +176,18 @@ def shortlist(award: Award) -> list[Nominee]:
 
 # What a card's holder is told when it cannot vote. `check_ballot` makes the checks in this
 # order, for the ballot page before a vote is confirmed and for `cast`, so the page, the API
-# and a lost race all say the same thing.
-NOT_OPEN = "Voting is not open for this award at the moment. Nothing was recorded."
-NO_CODE = "Enter the code printed on your card."
-UNKNOWN_CODE = "This code is not valid for this award. Check it against your card and try again."
-USED_CARD = (
+# and a lost race all say the same thing. Lazy: each is said in the language of the request
+# that raises it (str() at the raise; the API's is English).
+NOT_OPEN = _l("Voting is not open for this award at the moment. Nothing was recorded.")
+NO_CODE = _l("Enter the code printed on your card.")
+UNKNOWN_CODE = _l(
+    "This code is not valid for this award. Check it against your card and try again."
+)
+USED_CARD = _l(
     "This card has already been used to vote. Each card votes once; if you did not vote with "
     "it, please tell the organisers."
 )
-NO_CHOICE = "Choose one of the nominees, then press Vote."
+NO_CHOICE = _l("Choose one of the nominees, then press Vote.")
 
 
 def check_ballot(
@@ -191,9 +196,9 @@ def check_ballot(
     """The card's credential and the chosen nominee, or the VoteError saying why this code
     and choice cannot vote now; writes nothing. `nominees`: the shortlist, if already known."""
     if not voting_is_open(award):
-        raise VoteError(NOT_OPEN, status=409)
+        raise VoteError(str(NOT_OPEN), status=409)
     if not normalise_code(code):
-        raise VoteError(NO_CODE)
+        raise VoteError(str(NO_CODE))
     found = db.session.execute(
         select(VotingCredential, Ballot.id)
         .outerjoin(Ballot, Ballot.credential_id == VotingCredential.id)
@@ -203,16 +208,16 @@ def check_ballot(
         )
     ).first()
     if found is None:
-        raise VoteError(UNKNOWN_CODE, status=403)
+        raise VoteError(str(UNKNOWN_CODE), status=403)
     credential, ballot_id = found
     if ballot_id is not None:
-        raise VoteError(USED_CARD, status=409)
+        raise VoteError(str(USED_CARD), status=409)
     if nominees is None:
         nominee = on_the_ballot(award, nominee_slug)
     else:
         nominee = next((n for n in nominees if n.slug == nominee_slug), None)
     if nominee is None:
-        raise VoteError(NO_CHOICE)
+        raise VoteError(str(NO_CHOICE))
     return credential, nominee
 
 
@@ -240,7 +245,7 @@ def cast(
     credential, nominee = check_ballot(award, code, nominee_slug, nominees)
     # Another phone with the same card may cast between the check and the insert: the
     # database refuses the second ballot, with the same words.
-    return _record(award, nominee, credential, ip, user_agent, used=USED_CARD)
+    return _record(award, nominee, credential, ip, user_agent, used=str(USED_CARD))
 
 
 def _record(
@@ -343,11 +348,11 @@ def normalise_email(address: str) -> str:
     alias domain removed. The voting credential is the keyed hash of this spelling."""
     local, _, domain = address.strip().lower().rpartition("@")
     if not local or "." not in domain:
-        raise VoteError("Give a valid email address.")
+        raise VoteError(gettext("Give a valid email address."))
     domain = DOMAIN_ALIASES.get(domain, domain)
     local = local.split("+", 1)[0]
     if not local:
-        raise VoteError("Give a valid email address.")
+        raise VoteError(gettext("Give a valid email address."))
     if domain in DOTLESS:
         local = local.replace(".", "")
     return f"{local}@{domain}"
@@ -377,13 +382,13 @@ def verified_hash(award: Award, token: str) -> str:
     try:
         data = _serializer().loads(token, max_age=VERIFICATION_SECONDS)
     except SignatureExpired:
-        raise VoteError("This link has expired. Ask for a new one.", status=403) from None
+        raise VoteError(gettext("This link has expired. Ask for a new one."), status=403) from None
     except BadSignature:
         raise VoteError(
-            "This link is not valid. Check that you copied all of it.", status=403
+            gettext("This link is not valid. Check that you copied all of it."), status=403
         ) from None
     if not isinstance(data, dict) or data.get("a") != award.id or "h" not in data:
-        raise VoteError("This link is for another award.", status=403)
+        raise VoteError(gettext("This link is for another award."), status=403)
     return data["h"]
 
 
@@ -399,14 +404,14 @@ def cast_verified(
     """The ballot of a verified address; the link works for one ballot, within 24 hours.
     `nominees`: the shortlist, if the caller has it already."""
     if not (voting_is_open(award) and award.online_vote):
-        raise VoteError("The online vote is not open for this award.", status=409)
+        raise VoteError(gettext("The online vote is not open for this award."), status=409)
     data = {"h": verified_hash(award, token)}
     if nominees is None:
         nominee = on_the_ballot(award, nominee_slug)
     else:
         nominee = next((n for n in nominees if n.slug == nominee_slug), None)
     if nominee is None:
-        raise VoteError(NO_CHOICE)
+        raise VoteError(str(NO_CHOICE))
     insert = _INSERT[db.session.get_bind().dialect.name]
     db.session.execute(
         insert(VotingCredential)
@@ -424,5 +429,5 @@ def cast_verified(
         credential,
         ip,
         user_agent,
-        used="This email address has already voted in this award.",
+        used=gettext("This email address has already voted in this award."),
     )
