@@ -3,6 +3,8 @@
 import sqlite3
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -21,7 +23,7 @@ DATABASE_REFUSED = (
     "The database is not accepting changes right now; your input is kept on this device "
     "and nothing was half-saved. Please try again shortly."
 )
-DATABASE_REFUSED_PAGE = (
+DATABASE_REFUSED_PAGE = _l(
     "The database is not accepting changes right now, so nothing was saved (nothing half-saved "
     "either). Go back: what you typed is still in the form. Send it again in a minute."
 )
@@ -71,11 +73,16 @@ def _too_large() -> RequestEntityTooLarge:
     if length is not None and length <= limit and request.max_form_memory_size:
         limit = request.max_form_memory_size  # the body fits; one form field was too big
     size = f"{limit // 1024:,} KiB" if limit < 1024 * 1024 else f"{limit / 1024 / 1024:g} MiB"
-    message = (
-        f"This request is larger than this address accepts (at most {size}); nothing was saved."
-    )
-    if not request.path.startswith("/api/"):
-        message += " Go back: what you typed is still in the form; send less at a time."
+    if request.path.startswith("/api/"):
+        message = (
+            f"This request is larger than this address accepts (at most {size}); nothing was saved."
+        )
+    else:  # a page: in the page's language
+        message = gettext(
+            "This request is larger than this address accepts (at most %(size)s); nothing was "
+            "saved. Go back: what you typed is still in the form; send less at a time.",
+            size=size,
+        )
     return RequestEntityTooLarge(message)
 
 
@@ -100,7 +107,7 @@ def _refused_answer(exc: DBAPIError):
     state = inspect(user, raiseerr=False) if user is not None else None
     if user is None or (state is not None and state.expired_attributes):
         g._login_user = login_manager.anonymous_user()
-    error = ServiceUnavailable(DATABASE_REFUSED_PAGE)
+    error = ServiceUnavailable(str(DATABASE_REFUSED_PAGE))
     headers = {"Retry-After": "30"}
     if request.path.startswith("/api/"):
         response = jsonify(
@@ -119,7 +126,7 @@ def _refused_answer(exc: DBAPIError):
         page = (
             '<!doctype html><html lang="en"><meta charset="utf-8">'
             f"<title>503 {error.name} · judging</title>"
-            f"<h1>{error.name}</h1><p>{escape(DATABASE_REFUSED_PAGE)}</p></html>"
+            f"<h1>{error.name}</h1><p>{escape(error.description)}</p></html>"
         )
         return page, 503, headers
 
@@ -129,31 +136,43 @@ def _refused_answer(exc: DBAPIError):
 # 429 is left to the login throttling's own wording.
 PAGE_WORDS = {
     400: (
-        "This request could not be handled",
-        "Go back and try again. If you were sending a "
-        "form, what you typed is still on the previous page.",
+        _l("This request could not be handled"),
+        _l(
+            "Go back and try again. If you were sending a form, what you typed is still on the "
+            "previous page."
+        ),
     ),
-    401: ("Please log in", "This page needs you to log in first."),
-    403: ("Not for this account", "This page is not open to your account."),
+    401: (_l("Please log in"), _l("This page needs you to log in first.")),
+    403: (_l("Not for this account"), _l("This page is not open to your account.")),
     404: (
-        "Page not found",
-        "There is no page at this address. The link may be mistyped or "
-        "out of date; the awards are listed on the home page.",
+        _l("Page not found"),
+        _l(
+            "There is no page at this address. The link may be mistyped or out of date; the "
+            "awards are listed on the home page."
+        ),
     ),
     405: (
-        "That does not work here",
-        "This address does not take that kind of request. Go "
-        "back and use the page's own links and buttons.",
+        _l("That does not work here"),
+        _l(
+            "This address does not take that kind of request. Go back and use the page's own "
+            "links and buttons."
+        ),
     ),
     413: (
-        "Too large",
-        "What was sent is larger than this site accepts. Nothing was saved: send a smaller file.",
+        _l("Too large"),
+        _l(
+            "What was sent is larger than this site accepts. Nothing was saved: send a smaller "
+            "file."
+        ),
     ),
     500: (
-        "Something went wrong",
-        "Something went wrong on our side and has been logged. Try again in a moment.",
+        _l("Something went wrong"),
+        _l("Something went wrong on our side and has been logged. Try again in a moment."),
     ),
-    503: ("Not available right now", "The site cannot answer right now. Try again in a minute."),
+    503: (
+        _l("Not available right now"),
+        _l("The site cannot answer right now. Try again in a minute."),
+    ),
 }
 
 
@@ -163,7 +182,7 @@ def page_words(exc: HTTPException) -> tuple[str, str]:
     description = exc.description
     if not description or description == type(exc).description:
         description = default
-    return heading, description
+    return str(heading), str(description)  # in the page's language
 
 
 def register(app: Flask) -> None:
