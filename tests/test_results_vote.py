@@ -166,6 +166,20 @@ def test_public_results_with_a_vote_show_it(admin_client, client, scored):
     )
 
 
+def test_public_results_in_german_date_the_publication_in_german(client, scored):
+    """The date of publication is written as the page's language writes a long date (issue 18):
+    "1. Dezember 2026" in German where English says "1 December 2026"."""
+    publication.publish(scored, actor=None)
+    db.session.commit()
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    for url in (f"/awards/{AWARD}/results", f"/awards/{AWARD}/results/sheet"):
+        english = client.get(url).get_data(as_text=True)
+        assert re.search(r"\b\d{1,2} [A-Z][a-z]+ \d{4}\b", english), url
+        page = client.get(url, headers=german).get_data(as_text=True)
+        assert '<html lang="de">' in page, url
+        assert re.search(r"\b\d{1,2}\. [A-ZÄÖÜ][a-zäöü]+ \d{4}\b", page), url
+
+
 def test_public_results_without_a_vote_hide_the_vote_block(client, scored):
     publication.publish(scored, actor=None)
     db.session.commit()

@@ -9,7 +9,6 @@ from judging.auth.access import safe_next
 from judging.lookups import award_or_404, nominee_or_404, public_award_or_404
 from judging.models import Award, Nominee
 from judging.public import blueprint
-from judging.scoring.ranking import METHOD_NAMES
 from judging.services import publication, voting
 from judging.services import results as results_service
 from judging.services.awards import list_awards_with_counts
@@ -111,7 +110,7 @@ def _results_page(award: Award, document: dict, provisional: bool) -> str:
         award=award,
         document=document,
         provisional=provisional,
-        methods=METHOD_NAMES,
+        methods=results_service.method_names(),
         published=publication.long_date(document["published_at"]),
         vote=results_service.has_vote(document),
         casting=results_service.casting_text(document),
@@ -129,7 +128,7 @@ def results_sheet(slug: str):
         award=award,
         document=document,
         provisional=provisional,
-        method=METHOD_NAMES.get(document["method"], document["method"]),
+        method=results_service.method_names().get(document["method"], document["method"]),
         date=publication.long_date(document["published_at"]),
         total_weight=total_weight,
         score_text=score_text,

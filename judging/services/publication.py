@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
+from flask_babel import format_date, get_locale
 from sqlalchemy import func, select
 
 from judging.extensions import db
@@ -187,9 +188,13 @@ def document(
 
 def long_date(iso: str | None) -> str:
     """'2026-05-12T18:30:00Z' as '12 May 2026', as every page writes dates; no date
-    (provisional results) is today's."""
+    (provisional results) is today's. In the page's language, the long form of its own
+    (Babel's: '12. Mai 2026', '2026 m. gegužės 12 d.'); English keeps the day first."""
     when = datetime.fromisoformat(iso) if iso else datetime.now(UTC)
-    return f"{when.day} {when:%B %Y}"
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return f"{when.day} {when:%B %Y}"
+    return format_date(when, format="long", rebase=False)  # the day in UTC, as in English
 
 
 def publish(award: Award, *, actor: User | None, override_reason: str = "") -> ResultSnapshot:

@@ -22,6 +22,8 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Select, cast, func, select
 
 from judging.csv_export import write_csv
@@ -333,12 +335,33 @@ def has_vote(document: dict) -> bool:
 
 
 def casting_text(document: dict) -> list[str]:
-    """Each casting decision of the document as words: "Title A before Title B: reason"."""
+    """Each casting decision of the document as words: "Title A before Title B: reason" (in
+    the page's language; the titles and the reason are the organisers' own)."""
     titles = {n["slug"]: n["title"] for n in document["nominees"]}
-    return [
-        " before ".join(titles.get(slug, slug) for slug in d["order"]) + f": {d['reason']}"
-        for d in document.get("casting_decisions", [])
-    ]
+    lines = []
+    for d in document.get("casting_decisions", []):
+        names = [titles.get(slug, slug) for slug in d["order"]]
+        order = names[-1] if names else ""
+        for name in reversed(names[:-1]):  # "A before B before C" is A before (B before C)
+            order = gettext("%(first)s before %(second)s", first=name, second=order)
+        lines.append(gettext("%(order)s: %(reason)s", order=order, reason=d["reason"]))
+    return lines
+
+
+# The ranking methods' names as a visitor reads them (judging/scoring/ranking.py keeps the
+# English ones, for the staff's pages and the command line).
+METHOD_WORDS = {
+    "mean": _l("Mean"),
+    "median": _l("Median"),
+    "trimmed_mean": _l("Trimmed mean"),
+    "zscore": _l("Z-score (juror-normalised)"),
+    "borda": _l("Borda count"),
+}
+
+
+def method_names() -> dict[str, str]:
+    """Every ranking method's name, in the page's language."""
+    return {code: str(METHOD_WORDS.get(code, name)) for code, name in ranking.METHOD_NAMES.items()}
 
 
 def ranking_document(award: Award, method: str | None = None) -> dict:
