@@ -31,9 +31,9 @@ def english_left(text: str, code: str) -> list[str]:
     for message in template:
         if not message.id or isinstance(message.id, tuple) or "%(" in message.id:
             continue
-        if len(message.id.split()) >= 3 and translated.gettext(message.id) != message.id:
-            if message.id in text:
-                left.append(message.id)
+        long_enough = len(message.id.split()) >= 3
+        if long_enough and translated.gettext(message.id) != message.id and message.id in text:
+            left.append(message.id)
     return left
 
 
