@@ -62,7 +62,8 @@ def test_a_lithuanian_phone_votes_by_code_entirely_in_lithuanian(
     expect(phone.get_by_label(lt("Your card's code"))).to_have_value(code)
     assert english_left(phone.locator("body").inner_text(), "lt") == []
     phone.get_by_role("radio", name="Gaming Club").check()
-    phone.get_by_role("button", name=lt("Vote"), exact=True).click()
+    vote_button = catalogue("lt").pgettext("button", "Vote")
+    phone.get_by_role("button", name=vote_button, exact=True).click()
 
     expect(phone.get_by_text(lt("You are voting for"))).to_be_visible()
     assert english_left(phone.locator("body").inner_text(), "lt") == []

@@ -16,13 +16,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from judging import i18n
 from judging.extensions import db
-from judging.models import Award, Nominee
+from judging.models import Award, Criterion, Nominee
+from judging.services import publication, voting
+from judging.services.awards import transition
 
 ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "judging" / "translations" / "messages.pot"
@@ -38,16 +41,18 @@ def template_messages() -> Catalog:
 
 
 @pytest.fixture
-def pseudo_app(make_app, tmp_path, monkeypatch):
-    """The app with a catalogue for PSEUDO in which every message is ⟦message⟧."""
+def pseudo_app(app, make_app, tmp_path, monkeypatch):
+    """The app with a catalogue for PSEUDO in which every message is ⟦message⟧ (on the
+    database `app` empties after the test)."""
     catalog = Catalog(locale=PSEUDO)
     for message in template_messages():
         if not message.id:
             continue
         if isinstance(message.id, tuple):
-            catalog.add(message.id, tuple(f"⟦{form}⟧" for form in message.id))
+            wrapped: str | tuple[str, ...] = tuple(f"⟦{form}⟧" for form in message.id)
         else:
-            catalog.add(message.id, f"⟦{message.id}⟧")
+            wrapped = f"⟦{message.id}⟧"
+        catalog.add(message.id, wrapped, context=message.context)
     folder = tmp_path / "pseudo" / PSEUDO / "LC_MESSAGES"
     folder.mkdir(parents=True)
     with (folder / "messages.mo").open("wb") as file:
@@ -96,6 +101,8 @@ def organisers_content() -> list[str]:
     found = set()
     for award in db.session.scalars(db.select(Award)):
         found.update(filter(None, (award.title, award.description)))
+    for criterion in db.session.scalars(db.select(Criterion)):
+        found.update(filter(None, (criterion.name, criterion.guidance)))
     for nominee in db.session.scalars(db.select(Nominee)):
         found.update(
             filter(
@@ -112,54 +119,144 @@ def organisers_content() -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+# Words Babel writes in the page's language (a date's month), not the catalogue.
+LOCALE_WORDS = {
+    name.casefold()
+    for kind in ("format", "stand-alone")
+    for width in ("wide", "abbreviated")
+    for name in Locale.parse(PSEUDO).months[kind][width].values()
+}
+
+
+def is_word(token: str) -> bool:
+    """Whether a token reads as a word of some language: letters only (a receipt, a digest, a
+    code or an address has digits or slashes), and not a month Babel named."""
+    token = token.strip(".,;:!?()[]«»\"'’…·—–-")
+    return bool(WORD.fullmatch(token)) and token.casefold() not in LOCALE_WORDS
+
+
+def without_messages(text: str) -> str:
+    """`text` with every ⟦message⟧ taken out, innermost first (a message may hold another)."""
+    while True:
+        shorter = WRAPPED.sub(" ", text)
+        if shorter == text:
+            return text
+        text = shorter
+
+
 def untranslated(html: str, content: list[str]) -> list[str]:
     """The visible texts of a page that hold a word outside any ⟦message⟧ and outside the
-    organisers' `content`."""
+    organisers' `content`. A message may hold markup (a link, an emphasis): its ⟦ ⟧ then spans
+    several text nodes, so the page's text is read as one stream."""
     parser = VisibleText()
     parser.feed(html)
     own_names = {i18n.name_of(code) for code in i18n.PUBLIC_LANGUAGES}
+    stream = without_messages("\x00".join(parser.texts))
     left = []
-    for text in parser.texts:
-        rest = " ".join(WRAPPED.sub(" ", text).split())
+    for fragment in stream.split("\x00"):
+        rest = " ".join(fragment.split())
         excerpt = rest.rstrip(".… ")  # an organiser's text, maybe cut short (truncate)
         if excerpt and any(excerpt in entered for entered in content):
             continue
         for entered in content:
             rest = rest.replace(entered, " ")
         rest = " ".join(rest.replace("judging", " ").split())  # the product's name
-        if not WORD.search(rest) or rest in own_names:
+        if rest in own_names or not any(is_word(token) for token in rest.split()):
             continue
         left.append(rest)
     return left
 
 
-def pages_of(award: Award) -> dict[str, str]:
-    nominee = award.nominees[0]
-    return {
-        "home": "/",
-        "award": f"/awards/{award.slug}",
-        "nominee": f"/awards/{award.slug}/nominees/{nominee.slug}",
-        "not found": "/awards/no-such-award",
-    }
+def seed() -> Award:
+    from judging.services.seeding import read_shortlist, seed_shortlist
+
+    seed_shortlist(read_shortlist(ROOT / "seed" / "shortlist.json"), actor=None)
+    db.session.commit()
+    return db.session.scalar(db.select(Award))
+
+
+def pseudo_visitor(app):
+    visitor = app.test_client()
+    visitor.set_cookie(i18n.COOKIE, PSEUDO)
+    return visitor
+
+
+def check(pages: dict[str, object]) -> dict[str, list[str]]:
+    """{page name: English left on it} for every answer in `pages`."""
+    content = organisers_content()
+    failures = {}
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{PSEUDO}">' in html, name
+        if left := untranslated(html, content):
+            failures[name] = left
+    return failures
+
+
+def csrf_of(response) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))[1]
 
 
 def test_every_visitor_page_is_translated(pseudo_app):
-    from judging.services.seeding import read_shortlist, seed_shortlist
-
     with pseudo_app.app_context():
-        seed_shortlist(read_shortlist(ROOT / "seed" / "shortlist.json"), actor=None)
+        award = seed()
+        visitor = pseudo_visitor(pseudo_app)
+        nominee = award.nominees[0]
+        pages = {
+            "home": visitor.get("/"),
+            "award": visitor.get(f"/awards/{award.slug}"),
+            "nominee": visitor.get(f"/awards/{award.slug}/nominees/{nominee.slug}"),
+            "privacy": visitor.get("/privacy"),
+            "not found": visitor.get("/awards/no-such-award"),
+        }
+        assert check(pages) == {}
+
+
+def test_every_page_of_the_vote_is_translated(pseudo_app):
+    with pseudo_app.app_context():
+        award = seed()
+        award.status, award.online_vote = "voting", True
         db.session.commit()
-        award = db.session.scalar(db.select(Award))
-        visitor = pseudo_app.test_client()
-        visitor.set_cookie(i18n.COOKIE, PSEUDO)
-        failures = {}
-        for name, path in pages_of(award).items():
-            response = visitor.get(path)
-            html = response.get_data(as_text=True)
-            assert f'<html lang="{PSEUDO}">' in html, name
-            if left := untranslated(html, organisers_content()):
-                failures[name] = left
-        assert failures == {}
+        code = voting.generate_codes(award, 1, actor=None)[0]
+        db.session.commit()
+        with pseudo_app.test_request_context():
+            token = voting.verification_token(award, "ana@example.org")
+        visitor = pseudo_visitor(pseudo_app)
+        base = f"/vote/{award.slug}"
+        ballot = visitor.get(f"{base}?code={code}")
+        form = {"csrf_token": csrf_of(ballot), "code": code, "nominee": award.nominees[0].slug}
+        refused = visitor.post(base, data={**form, "code": "AAAA-BBBB-CCCC-DDDD"})
+        confirm = visitor.post(base, data={**form, "action": "review"}, follow_redirects=True)
+        receipt = visitor.post(base, data={**form, "action": "confirm"}, follow_redirects=True)
+        number = re.search(r'id="receipt"[^>]*>([^<]+)<', receipt.get_data(as_text=True))[1]
+        pages = {
+            "ballot": ballot,
+            "refused code": refused,
+            "confirmation": confirm,
+            "receipt": receipt,
+            "check form": visitor.get(f"{base}/check"),
+            "check counted": visitor.get(f"{base}/check?receipt={number}"),
+            "check unknown": visitor.get(f"{base}/check?receipt=XXXX"),
+            "online vote": visitor.get(f"{base}/online"),
+            "online ballot": visitor.get(f"{base}/online/{token}"),
+        }
+        assert check(pages) == {}
+
+
+def test_the_published_results_are_translated(pseudo_app):
+    with pseudo_app.app_context():
+        award = seed()
+        transition(award, "open_scoring", actor=None)
+        transition(award, "close_scoring", actor=None)
+        publication.publish(award, actor=None, override_reason="test")
+        db.session.commit()
+        visitor = pseudo_visitor(pseudo_app)
+        pages = {
+            "results": visitor.get(f"/awards/{award.slug}/results"),
+            "results sheet": visitor.get(f"/awards/{award.slug}/results/sheet"),
+            "award, published": visitor.get(f"/awards/{award.slug}"),
+        }
+        assert check(pages) == {}
 
 
 def test_the_checker_finds_english_left_in_a_page():
@@ -189,8 +286,8 @@ def test_the_template_holds_exactly_the_messages_of_the_code(tmp_path):
         check=True,
     )
     with extracted.open("rb") as file:
-        current = {m.id for m in read_po(file) if m.id}
-    committed = {m.id for m in template_messages() if m.id}
+        current = {(m.context, m.id) for m in read_po(file) if m.id}
+    committed = {(m.context, m.id) for m in template_messages() if m.id}
     assert current - committed == set(), "new messages: run `make messages`"
     assert committed - current == set(), "messages no longer in the code: run `make messages`"
 
@@ -200,8 +297,8 @@ def test_every_catalogue_translates_every_message(code):
     path = ROOT / "judging" / "translations" / code / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as file:
         catalogue = read_po(file, locale=code)
-    template = {m.id for m in template_messages() if m.id}
-    entries = {m.id: m for m in catalogue if m.id}
+    template = {(m.context, m.id) for m in template_messages() if m.id}
+    entries = {(m.context, m.id): m for m in catalogue if m.id}
     assert template - entries.keys() == set(), f"{code}: missing; run `make messages`"
     missing = [
         m.id
