@@ -17,7 +17,7 @@ every catalogue, `make translations` compiles them (make install, run and test d
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_decimal, get_locale
 
 PUBLIC_LANGUAGES = ("en", "sv", "lt", "ro", "nl", "fr", "es", "de", "it")
 STAFF_LANGUAGES = ("en",)
@@ -61,8 +61,14 @@ def name_of(code: str) -> str:
     return own[:1].upper() + own[1:]
 
 
+def decimal(value: float, places: int = 2) -> str:
+    """A score with `places` decimals, in the page's language: 72.96, or 72,96 in German."""
+    return format_decimal(value, format="0." + "0" * places if places else "0")
+
+
 def register(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_language"] = current
     app.jinja_env.globals["language_name"] = name_of
     app.jinja_env.globals["page_languages"] = offered
+    app.jinja_env.filters["decimal"] = decimal

@@ -24,7 +24,7 @@ def visible_results_or_404(award: Award) -> tuple[dict, bool]:
 
 
 def score_text(score: float | None) -> str:
-    return "—" if score is None else f"{score:.2f}"
+    return "—" if score is None else i18n.decimal(score)
 
 
 @blueprint.get("/")
