@@ -16,8 +16,8 @@ every catalogue, `make translations` compiles them (make install, run and test d
 """
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel, format_decimal, get_locale
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, format_decimal
 
 PUBLIC_LANGUAGES = ("en", "sv", "lt", "ro", "nl", "fr", "es", "de", "it")
 STAFF_LANGUAGES = ("en",)
@@ -37,22 +37,45 @@ def offered() -> tuple[str, ...]:
     return PUBLIC_LANGUAGES
 
 
+# The best match of each Accept-Language header seen, per set of offered languages: browsers
+# send a handful of distinct headers, and parsing one costs more than a cached page.
+_MATCHES: dict[tuple[str, tuple[str, ...]], str] = {}
+_MATCHES_KEPT = 1024
+
+
 def select_locale() -> str:
     languages = offered()
     if has_request_context():
         chosen = request.cookies.get(COOKIE)
         if chosen in languages:
             return chosen
-        best = request.accept_languages.best_match(languages)
-        if best:
-            return best
+        header = request.headers.get("Accept-Language", "")
+        if header:
+            key = (header, languages)
+            best = _MATCHES.get(key)
+            if best is None:
+                best = request.accept_languages.best_match(languages) or ""
+                if len(_MATCHES) >= _MATCHES_KEPT:
+                    _MATCHES.clear()
+                _MATCHES[key] = best
+            if best:
+                return best
     default = current_app.config["DEFAULT_LANGUAGE"]
     return default if default in languages else "en"
 
 
 def current() -> str:
-    """The language code of this request's page ("en", "lt", ...), as `<html lang>` says."""
-    return str(get_locale() or "en")
+    """The language code of this request's page ("en", "lt", ...), as `<html lang>` says:
+    chosen once per request, without building Babel's Locale (a page from the cache needs
+    only the code)."""
+    if not has_request_context():  # a command, the mail sender: the deployment's language
+        default = current_app.config["DEFAULT_LANGUAGE"]
+        return default if default in PUBLIC_LANGUAGES else "en"
+    try:
+        return g.language
+    except AttributeError:
+        code = g.language = select_locale()
+        return code
 
 
 def name_of(code: str) -> str:
@@ -67,7 +90,7 @@ def decimal(value: float, places: int = 2) -> str:
 
 
 def register(app: Flask) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=current)
     app.jinja_env.globals["current_language"] = current
     app.jinja_env.globals["language_name"] = name_of
     app.jinja_env.globals["page_languages"] = offered
