@@ -6,14 +6,17 @@ those judging.scoring.ties calls the same.
 
 import itertools
 import math
-from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from judging.scoring.ties import same
+from judging.scoring.ties import TOLERANCE, same
 
 Juror = TypeVar("Juror", bound=Hashable)  # whatever the caller names jurors by (an id, a label)
+
+# juror -> (the nominees they have a total for, as positions in the nominees' order; those
+# totals), each in the order of the nominees: every statistic per juror reads this one view.
+ByJuror = dict[Juror, tuple[list[int], list[float]]]
 
 
 @dataclass
@@ -31,20 +34,25 @@ def std_dev(values: Sequence[float], *, sample: bool) -> float:
     if n < 2:
         return 0.0
     mean = sum(values) / n
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1 if sample else n))
+    return math.sqrt(sum([(v - mean) ** 2 for v in values]) / (n - 1 if sample else n))
 
 
 def average_ranks(values: Sequence[float]) -> list[float]:
     """1 for the highest value; tied values share the mean of their places."""
-    order = sorted(range(len(values)), key=lambda i: -values[i])
+    # Highest first; equal values keep their input order (a reversed sort stays stable).
+    order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+    ordered = [values[k] for k in order]
     ranks = [0.0] * len(values)
+    n = len(order)
     i = 0
-    while i < len(order):
+    while i < n:
+        first = ordered[i]
         j = i
-        while j + 1 < len(order) and same(values[order[j + 1]], values[order[i]]):
+        while j + 1 < n and abs(ordered[j + 1] - first) <= TOLERANCE:  # same(), inlined: hot
             j += 1
+        rank = (i + j) / 2 + 1
         for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
+            ranks[order[k]] = rank
         i = j + 1
     return ranks
 
@@ -92,23 +100,40 @@ def tie_sizes(values: Sequence[float]) -> list[int]:
     return [s for s in sizes if s > 1]
 
 
+def by_juror(totals: Mapping[str, Mapping[Juror, float]]) -> ByJuror[Juror]:
+    """nominee -> juror -> total, turned round: each juror's nominees (positions in `totals`)
+    and totals, in the order of `totals`; jurors in the order they first appear."""
+    view: ByJuror[Juror] = {}
+    for position, per in enumerate(totals.values()):
+        for juror, total in per.items():
+            own = view.get(juror)
+            if own is None:
+                own = view[juror] = ([], [])
+            own[0].append(position)
+            own[1].append(total)
+    return view
+
+
 def juror_stats(totals: Mapping[str, Mapping[Juror, float]]) -> list[JurorStats[Juror]]:
     """Each juror's evaluations, mean total and severity; with four jurors or more, whether
     their severity is an outlier (more than two standard deviations from the others')."""
-    panel = {n: sum(per.values()) / len(per) for n, per in totals.items() if per}
-    own: dict[Juror, list[tuple[str, float]]] = defaultdict(list)
-    for nominee, per in totals.items():
-        for juror, total in per.items():
-            own[juror].append((nominee, total))
+    panel = [sum(per.values()) / len(per) if per else 0.0 for per in totals.values()]
+    return severity_stats(by_juror(totals), panel)
+
+
+def severity_stats(jurors: ByJuror[Juror], panel: Sequence[float]) -> list[JurorStats[Juror]]:
+    """juror_stats from the jurors' view (`by_juror`) and the panel's mean total of each nominee
+    (by position): what the ranking has already worked out."""
     stats: list[JurorStats[Juror]] = []
-    for juror in sorted(own, key=repr):
-        rows = own[juror]
+    for juror in sorted(jurors, key=repr):
+        positions, values = jurors[juror]
         stats.append(
             JurorStats(
                 juror=juror,
-                evaluations=len(rows),
-                mean_total=sum(t for _, t in rows) / len(rows),
-                severity=sum(t - panel[n] for n, t in rows) / len(rows),
+                evaluations=len(values),
+                mean_total=sum(values) / len(values),
+                severity=sum([t - panel[n] for n, t in zip(positions, values, strict=True)])
+                / len(values),
             )
         )
     severities = [s.severity for s in stats]

@@ -19,22 +19,22 @@ Agreement between jurors (Kendall's W) and each juror's severity come from
 judging.scoring.jury_statistics.
 """
 
-import math
-import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic
+from typing import Any, Generic, NamedTuple
 
 from judging.scoring.jury_statistics import (
+    ByJuror,
     Juror,
     JurorStats,
     average_ranks,
-    juror_stats,
+    by_juror,
     kendalls_w,
+    severity_stats,
     std_dev,
 )
-from judging.scoring.ties import CastingDecision, Outcome, order, same, sensitivity
+from judging.scoring.ties import TOLERANCE, CastingDecision, Outcome, order, same, sensitivity
 
 METHODS = ("mean", "median", "trimmed_mean", "zscore", "borda")
 METHOD_NAMES = {
@@ -138,71 +138,103 @@ def counted(
 # --- The methods ---------------------------------------------------------------------------------
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+class _Spread(NamedTuple):
+    """What a nominee's totals give without the other nominees: the three plain methods' scores
+    and the figures shown beside them."""
+
+    mean: float
+    median: float
+    trimmed_mean: float
+    spread: float  # standard deviation of the jurors' totals
+    lowest: float
+    highest: float
 
 
-def _trimmed_mean(values: Sequence[float]) -> float | None:
-    if len(values) < TRIM_FROM:
-        return _mean(values)
+def _spread(values: list[float]) -> _Spread | None:
+    """The figures of one nominee's totals (in the jurors' order: the mean adds them so)."""
+    n = len(values)
+    if not n:
+        return None
     ordered = sorted(values)
-    return _mean(ordered[1:-1])
+    mean = sum(values) / n
+    return _Spread(
+        mean,
+        ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2,
+        # The trimmed mean drops the highest and lowest from TRIM_FROM evaluations up.
+        sum(ordered[1:-1]) / (n - 2) if n >= TRIM_FROM else mean,
+        std_dev(ordered, sample=True),
+        ordered[0],
+        ordered[-1],
+    )
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _by_juror(totals: Totals[Juror]) -> dict[Juror, dict[str, float]]:
-    """nominee -> juror -> total, turned round: juror -> nominee -> total."""
-    by_juror: dict[Juror, dict[str, float]] = defaultdict(dict)
-    for nominee, per_juror in totals.items():
-        for juror, total in per_juror.items():
-            by_juror[juror][nominee] = total
-    return by_juror
-
-
-def _zscores(totals: Totals[Juror]) -> dict[str, float | None]:
-    z: dict[str, list[float]] = defaultdict(list)
-    for own in _by_juror(totals).values():
-        values = list(own.values())
+def _zscores(jurors: ByJuror[Any], coverage: Sequence[int]) -> list[float | None]:
+    """Each nominee's z-score (by position): the mean of its jurors' standardised totals, as
+    50 + 10 z clipped to 0-100."""
+    z = [0.0] * len(coverage)  # the sum of each nominee's z, added in the jurors' order
+    for positions, values in jurors.values():
         mu = sum(values) / len(values)
         sd = std_dev(values, sample=False)
-        for nominee, total in own.items():
-            # A juror who cannot tell nominees apart (or scored one) adds no information.
-            z[nominee].append(0.0 if same(sd, 0.0) else (total - mu) / sd)
-    return {
-        nominee: (
-            min(100.0, max(0.0, 50 + 10 * (sum(z[nominee]) / len(z[nominee]))))
-            if z[nominee]
-            else None
-        )
-        for nominee in totals
+        if same(sd, 0.0):
+            continue  # a juror who cannot tell nominees apart (or scored one) adds z = 0
+        for position, total in zip(positions, values, strict=True):
+            z[position] += (total - mu) / sd
+    return [
+        min(100.0, max(0.0, 50 + 10 * (z[i] / count))) if count else None
+        for i, count in enumerate(coverage)
+    ]
+
+
+def _borda(jurors: ByJuror[Any], coverage: Sequence[int]) -> list[float | None]:
+    """Each nominee's Borda score (by position): each juror's own order as points, from 0 for
+    their last to 100 for their first, averaged."""
+    points = [0.0] * len(coverage)  # the sum of each nominee's points, in the jurors' order
+    for positions, values in jurors.values():
+        k = len(values)
+        if k == 1:
+            points[positions[0]] += 50.0
+            continue
+        for position, rank in zip(positions, average_ranks(values), strict=True):
+            points[position] += (k - rank) / (k - 1) * 100
+    return [points[i] / count if count else None for i, count in enumerate(coverage)]
+
+
+def _first_places(jurors: ByJuror[Any], nominees: int) -> list[int]:
+    """How many jurors put each nominee (by position) first (all of a juror's tied firsts)."""
+    firsts = [0] * nominees
+    for positions, values in jurors.values():
+        best = max(values)
+        for position, total in zip(positions, values, strict=True):
+            if abs(total - best) <= TOLERANCE:  # same(total, best), inlined: hot
+                firsts[position] += 1
+    return firsts
+
+
+def _all_methods(
+    totals: Totals[Juror], jurors: ByJuror[Juror]
+) -> tuple[dict[str, dict[str, float | None]], list[_Spread | None]]:
+    """Every method's scores (method -> nominee -> score), and each nominee's _Spread."""
+    spreads = [_spread(list(per.values())) for per in totals.values()]
+    coverage = [len(per) for per in totals.values()]
+    by_position: dict[str, list[float | None]] = {
+        "mean": [s and s.mean for s in spreads],
+        "median": [s and s.median for s in spreads],
+        "trimmed_mean": [s and s.trimmed_mean for s in spreads],
+        "zscore": _zscores(jurors, coverage),
+        "borda": _borda(jurors, coverage),
     }
-
-
-def _borda(totals: Totals[Juror]) -> dict[str, float | None]:
-    points: dict[str, list[float]] = defaultdict(list)
-    for own in _by_juror(totals).values():
-        nominees = list(own)
-        k = len(nominees)
-        ranks = average_ranks([own[n] for n in nominees])
-        for nominee, rank in zip(nominees, ranks, strict=True):
-            points[nominee].append((k - rank) / (k - 1) * 100 if k > 1 else 50.0)
-    return {nominee: _mean(points[nominee]) for nominee in totals}
+    return {m: dict(zip(totals, by_position[m], strict=True)) for m in METHODS}, spreads
 
 
 def method_scores(method: str, totals: Totals[Juror]) -> dict[str, float | None]:
     """Each nominee's score under `method`, from the jurors' totals (nominee -> juror -> total)."""
-    if method == "zscore":
-        return _zscores(totals)
-    if method == "borda":
-        return _borda(totals)
-    aggregate = {"mean": _mean, "median": _median, "trimmed_mean": _trimmed_mean}[method]
-    return {nominee: aggregate(list(per.values())) for nominee, per in totals.items()}
+    return _all_methods(totals, by_juror(totals))[0][method]
 
 
 # --- Ranking -------------------------------------------------------------------------------------
+
+# ((juror, nominee), criterion -> score) of each submitted evaluation, as a dict's items()
+Scores = Collection[tuple[tuple[Juror, str], Mapping[str, int]]]
 
 
 def rank(
@@ -220,19 +252,63 @@ def rank(
     The order of the input rows never matters. Nominees nobody evaluated come last, unranked
     (score None).
     """
+    submitted = [((e.juror, e.nominee), e.scores) for e in evaluations if e.submitted]
+    return rank_scores(
+        criteria, nominees, submitted, recusals, method=method, casting=casting, quorum=quorum
+    )
+
+
+def rank_scores(
+    criteria: Sequence[Criterion],
+    nominees: Sequence[str],
+    scores: Scores[Juror],
+    recusals: Iterable[tuple[Juror, str]] = (),
+    *,
+    method: str = "mean",
+    casting: Iterable[CastingDecision] = (),
+    quorum: int = 1,
+) -> Ranking[Juror]:
+    """`rank`, from the submitted evaluations' scores as ((juror, nominee), criterion -> score)
+    pairs (a dict's items()): what a caller reading score rows builds in one pass, without an
+    Evaluation per row. Recused pairs do not count; nominees not in `nominees` are left out."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     criteria = list(criteria)
-    totals: Totals[Juror]
-    totals, criterion_values = _totals(criteria, nominees, counted(evaluations, recusals))
-
-    by_method = {m: method_scores(m, totals) for m in METHODS}
+    totals, criterion_means = _totals(criteria, nominees, scores, set(recusals))
+    jurors = by_juror(totals)
+    by_method, spreads = _all_methods(totals, jurors)
+    position = {n: i for i, n in enumerate(totals)}
+    firsts = _first_places(jurors, len(totals))
     heaviest = _heaviest(criteria)
-    firsts = _first_places(totals)
-    results = [
-        _result(n, totals[n], criterion_values[n], by_method, method, firsts) for n in nominees
-    ]
-    tie_keys = {r.nominee: _tie_keys(r, heaviest) for r in results}
+    chosen = by_method[method]
+    results = []
+    tie_keys = {}  # the values ties.TIE_BREAKS compare, higher first
+    for n in nominees:
+        i = position[n]
+        spread = spreads[i]
+        means = criterion_means[n]
+        results.append(
+            NomineeResult(
+                n,
+                0,
+                chosen[n],
+                False,
+                len(totals[n]),
+                spread and spread.median,
+                spread and spread.spread,
+                spread and spread.lowest,
+                spread and spread.highest,
+                firsts[i],
+                means,
+                totals[n],
+                {m: by_method[m][n] for m in METHODS},
+            )
+        )
+        tie_keys[n] = (
+            spread.median if spread else MISSING,
+            float(firsts[i]),
+            _heaviest_mean(means, heaviest),
+        )
     decisions = list(casting)
     by_slug = {r.nominee: r for r in results}
     ordered = []
@@ -244,10 +320,11 @@ def rank(
             placement.decided_by,
         )
         ordered.append(result)
+    panel = [s.mean if s else 0.0 for s in spreads]  # each nominee's mean total, by position
     ranking = Ranking[Juror](
         method=method,
         results=ordered,
-        jurors=juror_stats(totals),
+        jurors=severity_stats(jurors, panel),
         kendall_w=None,
         kendall_jurors=0,
         sensitivity={},
@@ -261,29 +338,79 @@ def rank(
 def _totals(
     criteria: Sequence[Criterion],
     nominees: Sequence[str],
-    evaluations: Iterable[Evaluation[Juror]],
-) -> tuple[Totals[Juror], dict[str, dict[str, list[float]]]]:
-    """nominee -> juror -> total, and nominee -> criterion -> rescaled scores (one pass; the
-    same arithmetic as juror_total, unrolled because it runs for every evaluation)."""
-    scales = [(c.slug, c.weight, c.scale_min, 100 / (c.scale_max - c.scale_min)) for c in criteria]
-    totals: dict[str, dict[Juror, float]] = {n: {} for n in nominees}
-    values: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in nominees}
-    for evaluation in evaluations:
-        per_juror = totals.get(evaluation.nominee)
-        if per_juror is None:
+    scores: Scores[Juror],
+    recused: set[tuple[Juror, str]],
+) -> tuple[Totals[Juror], dict[str, dict[str, float]]]:
+    """nominee -> juror -> total, and nominee -> criterion -> mean rescaled score, in one pass
+    (the same arithmetic as juror_total, unrolled because it runs for every evaluation).
+
+    A nominee's criterion means are in the order the criteria first appear among its
+    evaluations (each evaluation's in the criteria's order): the criteria's order unless an
+    evaluation left one out."""
+    k = len(criteria)
+    scales = [
+        (c.slug, c.weight, c.scale_min, 100 / (c.scale_max - c.scale_min), i)
+        for i, c in enumerate(criteria)
+    ]
+    totals: Totals[Juror] = {n: {} for n in nominees}
+    # Per nominee: the sum of each criterion's rescaled scores, then how many evaluations that
+    # left some criterion out scored each, then how many scored them all.
+    sums: dict[str, list[float]] = {n: [0.0] * (2 * k + 1) for n in totals}
+    ragged: set[str] = set()  # nominees with an evaluation that left a criterion out
+    for (juror, nominee), own in scores:
+        per_juror = totals.get(nominee)
+        if per_juror is None or (recused and (juror, nominee) in recused):
             continue
-        per_criterion = values[evaluation.nominee]
+        acc = sums[nominee]
         weighted = weights = 0.0
-        for slug, weight, low, factor in scales:
-            score = evaluation.scores.get(slug)
+        scored = 0
+        for slug, weight, low, factor, i in scales:
+            score = own.get(slug)
             if score is not None:
                 rescaled = (score - low) * factor
                 weighted += weight * rescaled
                 weights += weight
-                per_criterion[slug].append(rescaled)
+                acc[i] += rescaled
+                scored += 1
+        if scored == k:
+            acc[-1] += 1
+        elif scored:
+            ragged.add(nominee)
+            for slug, _, _, _, i in scales:
+                if own.get(slug) is not None:
+                    acc[k + i] += 1
         if weights:
-            per_juror[evaluation.juror] = weighted / weights
-    return totals, values
+            per_juror[juror] = weighted / weights
+    slugs = [c.slug for c in criteria]
+    first_seen = _criteria_seen(slugs, scores, ragged, recused) if ragged else {}
+    means: dict[str, dict[str, float]] = {}
+    for nominee, acc in sums.items():
+        complete = acc[-1]
+        means[nominee] = {
+            slugs[i]: acc[i] / int(acc[k + i] + complete)
+            for i in first_seen.get(nominee, range(k))
+            if acc[k + i] + complete
+        }
+    return totals, means
+
+
+def _criteria_seen(
+    slugs: list[str],
+    scores: Scores[Juror],
+    nominees: set[str],
+    recused: set[tuple[Juror, str]],
+) -> dict[str, list[int]]:
+    """For each of `nominees`, the criteria (by position) in the order they first appear among
+    its evaluations that count."""
+    seen: dict[str, list[int]] = {n: [] for n in nominees}
+    for (juror, nominee), own in scores:
+        found = seen.get(nominee)
+        if found is None or (juror, nominee) in recused:
+            continue
+        for i, slug in enumerate(slugs):
+            if own.get(slug) is not None and i not in found:
+                found.append(i)
+    return seen
 
 
 def _heaviest(criteria: Sequence[Criterion]) -> tuple[str, ...]:
@@ -293,60 +420,10 @@ def _heaviest(criteria: Sequence[Criterion]) -> tuple[str, ...]:
     return tuple(c.slug for c in criteria if c.weight == top)
 
 
-def _first_places(totals: Totals[Juror]) -> dict[str, int]:
-    """How many jurors put each nominee first (all of a juror's tied firsts count)."""
-    best: dict[Juror, float] = {}
-    for per in totals.values():
-        for juror, total in per.items():
-            best[juror] = max(best.get(juror, -math.inf), total)
-    return {
-        nominee: sum(1 for juror, total in per.items() if same(total, best[juror]))
-        for nominee, per in totals.items()
-    }
-
-
-def _result(
-    nominee: str,
-    per_juror: dict[Juror, float],
-    criterion_values: dict[str, list[float]],
-    by_method: dict[str, dict[str, float | None]],
-    method: str,
-    firsts: dict[str, int],
-) -> NomineeResult[Juror]:
-    values = sorted(per_juror.values())
-    n = len(values)
-    means = {slug: sum(v) / len(v) for slug, v in criterion_values.items() if v}
-    return NomineeResult(
-        nominee=nominee,
-        rank=0,
-        score=by_method[method][nominee],
-        tied=False,
-        coverage=n,
-        median=(values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2)
-        if n
-        else None,
-        spread=std_dev(values, sample=True) if values else None,
-        lowest=values[0] if values else None,
-        highest=values[-1] if values else None,
-        first_places=firsts[nominee],
-        criterion_means=means,
-        totals=dict(per_juror),
-        scores_by_method={m: by_method[m][nominee] for m in METHODS},
-    )
-
-
-def _heaviest_mean(result: NomineeResult[Any], heaviest: tuple[str, ...]) -> float:
-    values = [result.criterion_means[s] for s in heaviest if s in result.criterion_means]
+def _heaviest_mean(means: dict[str, float], heaviest: tuple[str, ...]) -> float:
+    """The mean of a nominee's criterion means on the heaviest criteria (MISSING if none)."""
+    values = [means[s] for s in heaviest if s in means]
     return sum(values) / len(values) if values else MISSING
-
-
-def _tie_keys(result: NomineeResult[Any], heaviest: tuple[str, ...]) -> tuple[float, float, float]:
-    """The values ties.TIE_BREAKS compare, higher first."""
-    return (
-        result.median if result.median is not None else MISSING,
-        float(result.first_places),
-        _heaviest_mean(result, heaviest),
-    )
 
 
 # --- Flags ---------------------------------------------------------------------------------------

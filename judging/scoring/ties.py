@@ -12,6 +12,7 @@ Pure, like the rest of judging.scoring: plain values in, plain values out.
   change?
 """
 
+import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypedDict
@@ -79,14 +80,59 @@ def order(
     same placements as the full order's first ones, for a caller that wants only the top.
     """
     known = {n: s for n, s in score.items() if s is not None}
-    scored = sorted(known, key=lambda n: (-known[n], n))
-    decided_by: dict[str, str] = {}
     decisions = {frozenset(d.order): d for d in casting}
+    if limit is not None:
+        return _top(known, tie_keys, decisions, limit)
+    placements, _, position = _place(_by_score(known), known, tie_keys, decisions, None)
+    unscored = sorted(n for n in score if score[n] is None)
+    placements.extend(Placement(n, position, len(unscored) > 1, "score") for n in unscored)
+    return placements
+
+
+def _by_score(score: Mapping[str, float]) -> list[str]:
+    """The nominees by score, highest first, then by name: sorted by name, then (stably) by
+    score, both without a key function per nominee."""
+    names = sorted(score)
+    names.sort(key=score.__getitem__, reverse=True)  # a reversed sort stays stable
+    return names
+
+
+def _top(
+    known: Mapping[str, float],
+    tie_keys: Mapping[str, tuple[float, ...]],
+    decisions: Mapping[frozenset[str], CastingDecision],
+    limit: int,
+) -> list[Placement]:
+    """order(..., limit=limit) without sorting every nominee: the placements are worked out on
+    the nominees scoring at least the `wanted`-th highest score (the full order's first ones),
+    which is enough once a run starts beyond `limit` within them; else with more."""
+    wanted = 4 * limit
+    while wanted < len(known):
+        threshold = heapq.nlargest(wanted, known.values())[-1]
+        top = {n: s for n, s in known.items() if s >= threshold}
+        placements, complete, _ = _place(_by_score(top), known, tie_keys, decisions, limit)
+        if complete:
+            return placements
+        wanted *= 4
+    return _place(_by_score(known), known, tie_keys, decisions, limit)[0]
+
+
+def _place(
+    scored: list[str],
+    known: Mapping[str, float],
+    tie_keys: Mapping[str, tuple[float, ...]],
+    decisions: Mapping[frozenset[str], CastingDecision],
+    limit: int | None,
+) -> tuple[list[Placement], bool, int]:
+    """The placements of `scored` (by score, highest first), whether they stopped at a run
+    starting beyond `limit` (so that every run placed was whole, whatever follows `scored`),
+    and the next free place."""
+    decided_by: dict[str, str] = {}
     placements: list[Placement] = []
     position = 1
     for run in _runs(scored, known):
         if limit is not None and position > limit:
-            return placements
+            return placements, True, position
         for group in _break_ties(run, tie_keys, 0, decided_by) if len(run) > 1 else [run]:
             decision = decisions.get(frozenset(group)) if len(group) > 1 else None
             if decision:
@@ -101,11 +147,7 @@ def order(
                     Placement(n, position, True, decided_by.get(n, "score")) for n in group
                 )
             position += len(group)
-    if limit is not None:
-        return placements
-    unscored = sorted(n for n in score if score[n] is None)
-    placements.extend(Placement(n, position, len(unscored) > 1, "score") for n in unscored)
-    return placements
+    return placements, False, position
 
 
 def _break_ties(
@@ -118,7 +160,7 @@ def _break_ties(
     if len(group) == 1 or depth == len(TIE_BREAKS):
         return [sorted(group)]
     value = {n: tie_keys[n][depth] for n in group}
-    split = runs(sorted(group, key=lambda n: (-value[n], n)), value)
+    split = runs(_by_score(value), value)
     if len(split) > 1:
         for nominee in group:
             decided_by.setdefault(nominee, TIE_BREAKS[depth])
