@@ -18,7 +18,7 @@ other input is compared as it is. Publication computes afresh (`cached=False`).
 
 import json
 import threading
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -85,9 +85,13 @@ def score_rows(award: Award):
     What counts is what the jury was asked for: submitted, by a juror still on the award's
     jury, and, where the award assigns nominees, of a nominee assigned to that juror.
     """
-    return db.session.execute(
-        _counted(award, Evaluation.juror_id, Evaluation.nominee_id, Score.criterion_id, Score.value)
-    ).all()
+    return db.session.execute(_score_select(award)).all()
+
+
+def _score_select(award: Award) -> Select:
+    return _counted(
+        award, Evaluation.juror_id, Evaluation.nominee_id, Score.criterion_id, Score.value
+    )
 
 
 # A prime below 2**31: the fingerprint's mix stays within 64-bit integers on both engines.
@@ -227,18 +231,31 @@ def _rank(
 ) -> ranking.Ranking[int]:
     """Read every score that counts and rank them (judging.scoring does the arithmetic)."""
     slug_of_criterion = {c.id: c.slug for c in criteria}
-    scores: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-    for juror_id, nominee_id, criterion_id, value in score_rows(award):
-        if nominee_id in slug_of_nominee:  # not withdrawn
-            scores[juror_id, nominee_id][slug_of_criterion[criterion_id]] = value
-    evaluations = [
-        ranking.Evaluation(juror_id, slug_of_nominee[nominee_id], values)
-        for (juror_id, nominee_id), values in scores.items()
-    ]
-    return ranking.rank(
+    # (juror id, nominee slug) -> criterion slug -> value, in one pass over score_rows' rows,
+    # streamed: each row is dropped once it is grouped, so the 150,000 rows of a large award
+    # never live at once (nor does the garbage collector walk them over and over). A score's
+    # evaluation is most often the previous row's (both engines read them evaluation by
+    # evaluation), so the pair is looked up only when it changes.
+    scores: dict[tuple[int, str], dict[str, int]] = {}
+    last_juror = last_nominee = None
+    own: dict[str, int] | None = None
+    rows = db.session.connection().execute(_score_select(award))
+    for juror_id, nominee_id, criterion_id, value in rows:
+        if nominee_id != last_nominee or juror_id != last_juror:
+            last_juror, last_nominee = juror_id, nominee_id
+            slug = slug_of_nominee.get(nominee_id)
+            if slug is None:  # withdrawn
+                own = None
+                continue
+            own = scores.get((juror_id, slug))
+            if own is None:
+                own = scores[juror_id, slug] = {}
+        if own is not None:
+            own[slug_of_criterion[criterion_id]] = value
+    return ranking.rank_scores(
         [ranking.Criterion(c.slug, c.weight, c.scale_min, c.scale_max) for c in criteria],
         list(slug_of_nominee.values()),
-        evaluations,
+        scores.items(),
         [(juror_id, slug_of_nominee[nominee_id]) for juror_id, nominee_id in recused],
         method=method,
         casting=casting,
