@@ -9,13 +9,16 @@ results document as published, figures rounded as published, on both engines).
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from judging.scoring.ranking import METHODS, Criterion, Evaluation, Ranking, rank
-from judging.scoring.ties import CastingDecision
+from judging.scoring.ranking import METHODS, Criterion, Evaluation, Ranking, rank, rank_scores
+from judging.scoring.ties import CastingDecision, order, runs
 from judging.services import demo, results
 
 CRITERIA = [
@@ -97,3 +100,71 @@ PINNED_DEMO = {
 def test_the_demo_awards_results_document_is_as_before(seeded_award):
     demo.add_demo_data(seeded_award)
     assert {m: document_digest(seeded_award, m) for m in METHODS} == PINNED_DEMO
+
+
+# --- The service's entry point and the top of the order ------------------------------------------
+
+small_awards = st.fixed_dictionaries(
+    {
+        "nominees": st.integers(1, 8),
+        "rows": st.lists(
+            st.tuples(
+                st.integers(0, 5),  # juror
+                st.integers(0, 9),  # nominee (8 and 9: not in the award)
+                st.sampled_from(CRITERIA),
+                st.integers(0, 100),
+            ),
+            max_size=120,
+        ),
+        "recused": st.lists(st.tuples(st.integers(0, 5), st.integers(0, 9)), max_size=4),
+        "method": st.sampled_from(METHODS),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(small_awards)
+def test_score_rows_grouped_as_the_service_does_rank_as_evaluations_do(award):
+    """rank_scores, given scores grouped from rows in one pass as services/results does, gives
+    every field of rank's ranking from Evaluation objects, to the last bit."""
+    names = [f"n{i}" for i in range(award["nominees"])]
+    grouped: dict[tuple[int, str], dict[str, int]] = {}
+    for juror, nominee, criterion, value in award["rows"]:
+        score = min(max(value, criterion.scale_min), criterion.scale_max)
+        grouped.setdefault((juror, f"n{nominee}"), {})[criterion.slug] = score
+    evaluations = [Evaluation(j, n, scores) for (j, n), scores in grouped.items()]
+    recusals = [(j, f"n{n}") for j, n in award["recused"]]
+    method = award["method"]
+    expected = rank(CRITERIA, names, evaluations, recusals, method=method, quorum=2)
+    ranked = rank_scores(CRITERIA, names, grouped.items(), recusals, method=method, quorum=2)
+    assert fingerprint(ranked) == fingerprint(expected)
+
+
+near_scores = st.dictionaries(
+    st.sampled_from([f"n{i:02d}" for i in range(40)]),
+    st.one_of(
+        st.none(),
+        st.sampled_from([10.0, 20.0, 30.0, 40.0]).flatmap(
+            lambda v: st.sampled_from([v, v + 4e-10, v - 4e-10, v + 9e-10])  # runs of "same"
+        ),
+    ),
+    min_size=1,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(near_scores, st.integers(1, 6), st.randoms(use_true_random=False))
+def test_the_top_of_the_order_is_the_full_orders_first_runs(scores, limit, rnd):
+    """order(limit=...) (the sensitivity check) gives the full order's placements down to the
+    first run of equal scores that starts beyond `limit`, tie-breaks and casting included."""
+    keys = {n: (rnd.choice([1.0, 2.0]), rnd.choice([0.0, 1.0]), 5.0) for n in scores}
+    scored = sorted(n for n, s in scores.items() if s is not None)
+    casting = [CastingDecision(tuple(rnd.sample(scored, min(2, len(scored)))))] if scored else []
+    full = order(scores, keys, casting)
+    top = order(scores, keys, casting, limit=limit)
+    assert top == full[: len(top)]
+    # It stops at the first run of equal scores (runs as ties.runs makes them, on the nominees
+    # by score) that starts beyond place `limit`, or at the last scored nominee.
+    by_score = sorted(scored, key=lambda n: (-scores[n], n))
+    ends = list(itertools.accumulate(len(run) for run in runs(by_score, scores)))
+    assert len(top) == min([end for end in ends if end >= limit] + [len(scored)])
