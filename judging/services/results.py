@@ -19,6 +19,7 @@ other input is compared as it is. Publication computes afresh (`cached=False`).
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -86,6 +87,12 @@ def score_rows(award: Award):
     jury, and, where the award assigns nominees, of a nominee assigned to that juror.
     """
     return db.session.execute(_score_select(award)).all()
+
+
+def stream_score_rows(award: Award) -> Iterator[Any]:
+    """score_rows' rows as the database sends them, one at a time (the same one query): a
+    caller that drops each row once used never holds them all."""
+    return iter(db.session.connection().execute(_score_select(award)))
 
 
 def _score_select(award: Award) -> Select:
@@ -231,7 +238,7 @@ def _rank(
 ) -> ranking.Ranking[int]:
     """Read every score that counts and rank them (judging.scoring does the arithmetic)."""
     slug_of_criterion = {c.id: c.slug for c in criteria}
-    # (juror id, nominee slug) -> criterion slug -> value, in one pass over score_rows' rows,
+    # (juror id, nominee slug) -> criterion slug -> value, in one pass over the score rows,
     # streamed: each row is dropped once it is grouped, so the 150,000 rows of a large award
     # never live at once (nor does the garbage collector walk them over and over). A score's
     # evaluation is most often the previous row's (both engines read them evaluation by
@@ -239,8 +246,7 @@ def _rank(
     scores: dict[tuple[int, str], dict[str, int]] = {}
     last_juror = last_nominee = None
     own: dict[str, int] | None = None
-    rows = db.session.connection().execute(_score_select(award))
-    for juror_id, nominee_id, criterion_id, value in rows:
+    for juror_id, nominee_id, criterion_id, value in stream_score_rows(award):
         if nominee_id != last_nominee or juror_id != last_juror:
             last_juror, last_nominee = juror_id, nominee_id
             slug = slug_of_nominee.get(nominee_id)
