@@ -127,14 +127,6 @@ def juror_total(criteria: Sequence[Criterion], scores: Mapping[str, int]) -> flo
     return weighted / weights if weights else None
 
 
-def counted(
-    evaluations: Iterable[Evaluation[Juror]], recusals: Iterable[tuple[Juror, str]]
-) -> list[Evaluation[Juror]]:
-    """The evaluations that count: submitted, and not by a juror recused from that nominee."""
-    recused = set(recusals)
-    return [e for e in evaluations if e.submitted and (e.juror, e.nominee) not in recused]
-
-
 # --- The methods ---------------------------------------------------------------------------------
 
 
