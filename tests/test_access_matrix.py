@@ -110,6 +110,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/awards/<slug>"): EVERYONE,
     ("GET", "/awards/<slug>/nominees/<nominee_slug>"): EVERYONE,
     ("GET", "/privacy"): EVERYONE,
+    # The language menu: keeps the choice in a cookie and goes back (for everyone alike).
+    ("GET", "/language/<code>"): dict.fromkeys(PERSONAS, REDIRECT),
     ("GET", "/api/v1/awards"): EVERYONE,
     ("GET", "/api/v1/awards/<award_slug>/nominees"): EVERYONE,
     ("GET", "/api/v1/awards/<award_slug>/criteria"): EVERYONE,
@@ -359,6 +361,7 @@ URL_VALUES = {
     "filename": "css/app.css",
     "fmt": "csv",
     "direction": "down",
+    "code": "de",
 }
 
 ID_ROUTES = sorted(rule for method, rule in MATRIX if "<int:user_id>" in rule)

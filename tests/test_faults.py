@@ -236,6 +236,9 @@ class Client:
         self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 
+CSRF_META = r'name="csrf-token" content="([^"]+)"'
+
+
 def body_for(juror: int, nominee: str, k: int, criteria: list[str]) -> dict:
     """The k-th save of one evaluation: every score and the comment name k, so a stored mix of
     two saves cannot pass for either."""
@@ -423,8 +426,14 @@ def test_a_worker_killed_mid_burst_loses_no_acknowledged_write(postgres, tmp_pat
 
         def vote(i: int) -> None:
             client = Client(server.url)
-            page = client.call("GET", f"/vote/{VOTE_AWARD}").body  # the ballot page's token
-            client.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            for _attempt in range(20):  # the ballot page's token; its worker may be the one killed
+                page = client.call("GET", f"/vote/{VOTE_AWARD}").body
+                if isinstance(page, str) and (found := re.search(CSRF_META, page)):
+                    client.token = found.group(1)
+                    break
+                time.sleep(0.25)
+            else:
+                raise AssertionError(f"the ballot page never loaded: {page!r}")
             while not stop.is_set():
                 with lock:
                     if not codes:
