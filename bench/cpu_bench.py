@@ -22,11 +22,7 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -35,6 +31,7 @@ sys.path.insert(0, str(BENCH))
 
 from bare_app import app as bare_app  # noqa: E402
 from http_bench import PASSWORD, seed_three_awards  # noqa: E402
+from throwaway import postgres_database  # noqa: E402
 
 from judging import create_app, observability  # noqa: E402
 from judging.extensions import db  # noqa: E402
@@ -271,18 +268,8 @@ def main() -> dict:
     with (work / "app.log").open("w") as log, contextlib.redirect_stderr(log):
         rows += run_engine("sqlite", f"sqlite:///{work / 'bench.sqlite'}", args, work)
         if args.database_url:
-            server = make_url(args.database_url).set(drivername="postgresql+psycopg")
-            name = f"cpubench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = server.set(database=name).render_as_string(hide_password=False)
+            with postgres_database(args.database_url, "cpubench") as url:
                 rows += run_engine("postgresql", url, args, work)
-            finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
     report = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "requests": args.requests,

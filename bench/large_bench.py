@@ -26,10 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 BENCH = Path(__file__).resolve().parent
@@ -38,6 +36,7 @@ sys.path.insert(0, str(BENCH))
 
 from http_bench import Browser, Server  # noqa: E402
 from ranking_bench import build  # noqa: E402
+from throwaway import postgres_database  # noqa: E402
 
 from judging import create_app  # noqa: E402
 from judging.extensions import db  # noqa: E402
@@ -192,19 +191,9 @@ def main() -> list[dict]:
     reports = [run_engine(f"sqlite:///{folder / 'bench.sqlite'}", args.repeat)]
     print(json.dumps(reports[-1]), flush=True)
     if args.database_url:
-        server = make_url(args.database_url).set(drivername="postgresql+psycopg")
-        name = f"large_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = server.set(database=name).render_as_string(hide_password=False)
+        with postgres_database(args.database_url, "large_bench") as url:
             reports.append(run_engine(url, args.repeat))
             print(json.dumps(reports[-1]), flush=True)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     if args.json:
         Path(args.json).write_text(json.dumps(reports, indent=2) + "\n")
     return reports
