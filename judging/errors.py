@@ -15,6 +15,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from judging import i18n
 from judging.extensions import db, login_manager
 
 # Said when the database is down, restarting, read-only (a failover replica) or full. The
@@ -123,10 +124,11 @@ def _refused_answer(exc: DBAPIError):
         # The page's header reads the logged-in user, which may need the database again.
         return render_template("error.html", error=error), 503, headers
     except SQLAlchemyError:  # the header needed the user, and the database is still away
+        heading, sentence = page_words(error)
         page = (
-            '<!doctype html><html lang="en"><meta charset="utf-8">'
-            f"<title>503 {error.name} · judging</title>"
-            f"<h1>{error.name}</h1><p>{escape(error.description)}</p></html>"
+            f'<!doctype html><html lang="{i18n.current()}"><meta charset="utf-8">'
+            f"<title>503 {escape(heading)} · judging</title>"
+            f"<h1>{escape(heading)}</h1><p>{escape(sentence)}</p></html>"
         )
         return page, 503, headers
 

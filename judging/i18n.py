@@ -17,7 +17,7 @@ every catalogue, `make translations` compiles them (make install, run and test d
 
 from babel import Locale
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, format_decimal
+from flask_babel import Babel, format_decimal, format_percent
 
 PUBLIC_LANGUAGES = ("en", "sv", "lt", "ro", "nl", "fr", "es", "de", "it")
 STAFF_LANGUAGES = ("en",)
@@ -89,9 +89,15 @@ def decimal(value: float, places: int = 2) -> str:
     return format_decimal(value, format="0." + "0" * places if places else "0")
 
 
+def percent(share: float) -> str:
+    """A share as a whole percentage, as the page's language writes it: 25%, or 25 % in German."""
+    return format_percent(share)
+
+
 def register(app: Flask) -> None:
     babel.init_app(app, locale_selector=current)
     app.jinja_env.globals["current_language"] = current
     app.jinja_env.globals["language_name"] = name_of
     app.jinja_env.globals["page_languages"] = offered
     app.jinja_env.filters["decimal"] = decimal
+    app.jinja_env.filters["percent"] = percent

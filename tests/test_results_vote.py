@@ -178,6 +178,11 @@ def test_public_results_in_german_date_the_publication_in_german(client, scored)
         page = client.get(url, headers=german).get_data(as_text=True)
         assert '<html lang="de">' in page, url
         assert re.search(r"\b\d{1,2}\. [A-ZÄÖÜ][a-zäöü]+ \d{4}\b", page), url
+    # Scores with a decimal comma, shares with German spacing ("20 %", not "20%").
+    sheet = client.get(f"/awards/{AWARD}/results/sheet", headers=german).get_data(as_text=True)
+    assert re.search(r'class="num sheet-score">\d+,\d\d<', sheet)
+    assert re.search(r'class="num">\d+\xa0%<', sheet)
+    assert re.search(r'class="num">\d+%<', client.get(f"/awards/{AWARD}/results/sheet").text)
 
 
 def test_public_results_without_a_vote_hide_the_vote_block(client, scored):
