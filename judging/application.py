@@ -34,8 +34,6 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 class App(Flask):
-    session_interface = CookieSessions()
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.session_interface = CookieSessions()  # one per app: apps may differ in keys
