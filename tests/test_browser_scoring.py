@@ -403,8 +403,8 @@ def focus_is_visible(page) -> bool:
 def test_a_juror_scores_with_the_keyboard_alone(tablet, live_server, juror, award):
     page = tablet.new_page()
     page.goto(f"{live_server.url}/login")
-    # The email field has the focus on arrival.
-    assert page.evaluate("document.activeElement.name") == "email"
+    # The email field has the focus on arrival (autofocus may land a moment after the load).
+    expect(page.locator('input[name="email"]')).to_be_focused()
     page.keyboard.type(juror.email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
